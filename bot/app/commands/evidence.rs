@@ -1,0 +1,135 @@
+//! `/evidence F-n FILE…`: stores the attached files as evidence of a finding
+//! with their SHA-256, adds the indicators found in text files, and, when the
+//! finding is already in an incident, uploads them to the incident room.
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{finding_id, first_word};
+use crate::app::MAX_FILE_BYTES;
+use crate::app::context::Ctx;
+use crate::app::effects::{Effect, Target};
+use crate::app::error::{CommandResult, UserError};
+use crate::app::view::{self, kind};
+use crate::domain::metrics::earliest_activity;
+use crate::domain::types::Tlp;
+use crate::store::{self, files::NewFile, iocs::IocRow};
+
+/// The most files one `/evidence` takes.
+const MAX_FILES_PER_COMMAND: usize = 10;
+/// The most indicators added from one file; the rest are counted, not stored.
+const MAX_IOCS_PER_FILE: usize = 500;
+
+pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
+    let (id_text, names) = first_word(args);
+    if id_text.is_empty() {
+        return Err(UserError::new("missing_finding_id").arg("command", "/evidence").into());
+    }
+    let id = finding_id(id_text)?;
+    let finding = store::findings::get(ctx.conn, &id)
+        .await?
+        .ok_or_else(|| UserError::new("finding_not_found").arg("id", &id))?;
+    let attachments = ctx.event.attachments.clone();
+    if attachments.is_empty() {
+        let name = if names.is_empty() { "-" } else { names };
+        return Err(UserError::new("missing_attachment").arg("value", name).into());
+    }
+    if attachments.len() > MAX_FILES_PER_COMMAND {
+        return Err(UserError::new("too_many")
+            .arg("field", "files")
+            .arg("count", attachments.len())
+            .arg("max", MAX_FILES_PER_COMMAND)
+            .into());
+    }
+    for attachment in &attachments {
+        if attachment.content.len() > MAX_FILE_BYTES {
+            return Err(UserError::new("file_too_large")
+                .arg("name", &attachment.name)
+                .arg("size", attachment.content.len())
+                .arg("max", MAX_FILE_BYTES)
+                .into());
+        }
+    }
+
+    let existing = store::iocs::list_for_finding(ctx.conn, &id).await?;
+    let now = ctx.now_millis();
+    let actor = ctx.actor.id.clone();
+    let mut added_files = Vec::new();
+    let mut new_iocs = 0usize;
+    for attachment in &attachments {
+        let sha256 = hex::encode(Sha256::digest(&attachment.content));
+        let file_id = store::files::insert(
+            ctx.conn,
+            &NewFile {
+                finding_id: Some(&id),
+                incident_id: None,
+                name: &attachment.name,
+                mime: &attachment.mime,
+                sha256: &sha256,
+                content: &attachment.content,
+                generated: false,
+                added_by: &actor,
+                created_at: now,
+            },
+        )
+        .await?;
+
+        // Text evidence is scanned for indicators and for the first activity.
+        let mut first_activity = None;
+        if let Ok(text) = std::str::from_utf8(&attachment.content) {
+            first_activity = earliest_activity(text, ctx.now).map(store::to_millis);
+            let source = format!("evidence:{}", attachment.name);
+            for ioc in ctx.shared.extractor.extract(text).into_iter().take(MAX_IOCS_PER_FILE) {
+                let code = view::kind_code(ioc.kind);
+                if existing.iter().any(|(kind, value)| *kind == code && *value == ioc.value) {
+                    continue;
+                }
+                let row = IocRow {
+                    finding_id: Some(id.clone()),
+                    incident_id: None,
+                    kind: code.clone(),
+                    value: ioc.value.clone(),
+                    flags: serde_json::to_string(&ioc.flags).map_err(anyhow::Error::from)?,
+                    source: source.clone(),
+                    added_by: actor.clone(),
+                    created_at: now,
+                };
+                store::iocs::insert(ctx.conn, &row).await?;
+                new_iocs += 1;
+            }
+        }
+        ctx.timeline(
+            finding.incident_id.as_deref(),
+            Some(&id),
+            kind::EVIDENCE_ADDED,
+            None,
+            json!({ "name": attachment.name, "sha256": sha256, "size": attachment.content.len(), "first_activity": first_activity }),
+        )
+        .await?;
+        if let Some(incident) = &finding.incident_id {
+            ctx.enqueue(Effect::Upload {
+                target: Target::Incident { incident: incident.clone() },
+                file_id,
+                caption: None,
+            })
+            .await?;
+        }
+        added_files.push(json!({ "name": attachment.name, "size": attachment.content.len(), "sha256": sha256 }));
+    }
+
+    let tlp = finding.tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);
+    let restricted = !view::may_show(tlp, &ctx.room, finding.incident_id.as_deref());
+    ctx.reply(
+        "evidence",
+        json!({
+            "finding": id,
+            "files": if restricted { json!([]) } else { json!(added_files) },
+            "count": added_files.len(),
+            "new_iocs": new_iocs,
+            "restricted": restricted,
+            "tlp_label": tlp.label(),
+        }),
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Template contexts built from stored rows and domain values, and the TLP
+//! rule that decides whether a room may see a finding's content. Indicators
+//! enter a context only in defanged form.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use super::context::RoomKind;
+use crate::domain::ioc::{Ioc, IocFlag, IocKind};
+use crate::domain::metrics::{IncidentTimes, Metric, Metrics};
+use crate::domain::types::Tlp;
+use crate::store::{self, AnyConnection, files::FileMeta, incidents::IncidentRow, iocs::IocRow};
+
+/// Timeline entry kinds.
+pub mod kind {
+    pub const FINDING_CREATED: &str = "finding_created";
+    pub const EVIDENCE_ADDED: &str = "evidence_added";
+    pub const HANDOFF_SENT: &str = "handoff_sent";
+    pub const HANDOFF_ACCEPTED: &str = "handoff_accepted";
+    pub const HANDOFF_DECLINED: &str = "handoff_declined";
+    pub const INCIDENT_OPENED: &str = "incident_opened";
+    pub const FINDING_LINKED: &str = "finding_linked";
+    pub const STAGE_CHANGED: &str = "stage_changed";
+    pub const TASK_ADDED: &str = "task_added";
+    pub const TASK_DONE: &str = "task_done";
+    pub const NOTE: &str = "note";
+    pub const ACTION: &str = "action";
+    pub const IOC_ADDED: &str = "ioc_added";
+    pub const PLAYBOOK: &str = "playbook";
+}
+
+/// Whether content under `tlp` that belongs to `incident` (if any) may be
+/// posted in `room`. TLP:RED content stays in its incident room;
+/// AMBER+STRICT content stays in the organization's configured rooms and
+/// incident rooms.
+pub fn may_show(tlp: Tlp, room: &RoomKind, incident: Option<&str>) -> bool {
+    match tlp {
+        Tlp::Red => matches!((room, incident), (RoomKind::Incident(room), Some(owner)) if room == owner),
+        Tlp::AmberStrict => !matches!(room, RoomKind::Other),
+        _ => true,
+    }
+}
+
+/// The context of one indicator: its kind, defanged value and flags.
+pub fn ioc(ioc: &Ioc) -> Value {
+    json!({
+        "kind": kind_code(ioc.kind),
+        "value": ioc.defanged(),
+        "flags": ioc.flags.iter().map(|flag| flag_code(*flag)).collect::<Vec<_>>(),
+    })
+}
+
+/// Rebuilds a domain indicator from a stored row.
+pub fn ioc_from_row(row: &IocRow) -> Option<Ioc> {
+    let kind: IocKind = serde_json::from_value(Value::String(row.kind.clone())).ok()?;
+    let flags: Vec<IocFlag> = serde_json::from_str(&row.flags).unwrap_or_default();
+    Some(Ioc {
+        kind,
+        value: row.value.clone(),
+        flags,
+    })
+}
+
+pub fn kind_code(kind: IocKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn flag_code(flag: IocFlag) -> String {
+    serde_json::to_value(flag)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// The context of a stored file.
+pub fn file(meta: &FileMeta) -> Value {
+    json!({
+        "name": meta.name,
+        "size": meta.size,
+        "sha256": meta.sha256,
+        "generated": meta.generated,
+    })
+}
+
+/// Reads the raw timestamps of an incident from its findings and timeline.
+pub async fn incident_times(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+) -> anyhow::Result<IncidentTimes> {
+    let findings = store::findings::list_for_incident(&mut *conn, &incident.id).await?;
+    let timeline = store::timeline::list_for_incident(&mut *conn, &incident.id).await?;
+    let mut times = IncidentTimes {
+        finding_at: findings.iter().map(|f| store::from_millis(f.created_at)).min(),
+        handoff_at: findings
+            .iter()
+            .filter_map(|f| f.handed_off_at)
+            .map(store::from_millis)
+            .min(),
+        accepted_at: Some(store::from_millis(incident.created_at)),
+        closed_at: incident.closed_at.map(store::from_millis),
+        ..IncidentTimes::default()
+    };
+    for entry in &timeline {
+        let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
+        if entry.kind == kind::FINDING_CREATED || entry.kind == kind::EVIDENCE_ADDED {
+            if let Some(first) = detail["first_activity"]
+                .as_i64()
+                .map(store::from_millis)
+            {
+                times.first_activity = Some(times.first_activity.map_or(first, |t| t.min(first)));
+            }
+        }
+        if entry.kind == kind::ACTION
+            && detail["phase"] == "contain"
+            && times.contained_at.is_none()
+        {
+            times.contained_at = Some(store::from_millis(entry.at));
+        }
+    }
+    Ok(times)
+}
+
+/// The metrics context: milliseconds per metric, or null when unknown.
+pub fn metrics(metrics: &Metrics) -> Value {
+    let mut out = serde_json::Map::new();
+    for metric in Metric::ALL {
+        let value = metrics
+            .get(metric)
+            .map(|delta| json!(delta.num_milliseconds()))
+            .unwrap_or(Value::Null);
+        out.insert(metric.as_str().to_string(), value);
+    }
+    Value::Object(out)
+}
+
+/// A one-line status context for an incident; restricted incidents show no
+/// title.
+pub fn incident_line(
+    incident: &IncidentRow,
+    metrics_value: Value,
+    now: DateTime<Utc>,
+    restricted: bool,
+) -> Value {
+    json!({
+        "id": incident.id,
+        "title": if restricted { Value::Null } else { json!(incident.title) },
+        "restricted": restricted,
+        "severity": incident.severity,
+        "tlp": incident.tlp,
+        "tlp_label": incident.tlp.parse::<Tlp>().map(|tlp| tlp.label()).unwrap_or("TLP:AMBER"),
+        "stage": incident.stage,
+        "stage_number": incident.stage.parse::<crate::domain::stage::Stage>().map(|s| s.number()).unwrap_or(0),
+        "status": incident.status,
+        "owner": incident.owner,
+        "age": (now - store::from_millis(incident.created_at)).num_milliseconds(),
+        "metrics": metrics_value,
+    })
+}
+
+/// A timestamp as shown in replies: `2026-12-04 20:33:05 UTC`.
+pub fn time_text(millis: i64) -> String {
+    store::from_millis(millis)
+        .format("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
+/// Replaces every occurrence of the given indicators in free text with their
+/// defanged form, longest value first, so evidence and notes shown in chat
+/// carry no live link. Hashes and file names are left as they are.
+pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
+    let mut linkable: Vec<&Ioc> = iocs
+        .iter()
+        .filter(|ioc| {
+            matches!(
+                ioc.kind,
+                IocKind::Url | IocKind::Domain | IocKind::Ipv4 | IocKind::Email | IocKind::Cidr
+            )
+        })
+        .collect();
+    linkable.sort_by_key(|ioc| std::cmp::Reverse(ioc.value.len()));
+    let mut out = text.to_string();
+    for ioc in linkable {
+        if out.contains(&ioc.value) {
+            out = out.replace(&ioc.value, &ioc.defanged());
+        }
+    }
+    out
+}

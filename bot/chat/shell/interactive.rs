@@ -1,0 +1,124 @@
+//! Interactive use: type messages as a person in a room. Lines starting with
+//! `:` control the shell (`:user ana:hunt`, `:room #ir`, `:help`, `:quit`);
+//! a line ending in `\` continues on the next line, and an open ``` block
+//! continues until it is closed, so multi-line findings can be typed.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::script::{INCIDENT_ROOM_MARK, evidence_files, header_role};
+use super::{PLATFORM, ShellAdapter};
+use crate::app::App;
+use crate::app::outbox::OutboxWorker;
+use crate::chat::ChatEvent;
+use crate::store;
+
+const SHELL_HELP: &str = "\
+:user NAME[:ROLE]   speak as @NAME; ROLE is hunt, ir, lead or admin
+:room #ROOM         speak in #ROOM (#INC is the latest incident room)
+:help               this help
+:quit               leave (Ctrl-D works too)
+A line ending in \\ continues on the next line; an open ``` block continues until closed.";
+
+/// Runs the interactive shell on stdin until `:quit` or end of input.
+pub async fn run_interactive(
+    app: &App,
+    adapter: Arc<ShellAdapter>,
+    header_roles: bool,
+    base_dir: &Path,
+) -> anyhow::Result<()> {
+    let worker = OutboxWorker::new(app.clone(), adapter);
+    worker.drain().await?;
+    let mut user = "@ana".to_string();
+    let mut room = "#caza".to_string();
+    if header_roles {
+        app.directory().grant(&user, crate::app::auth::Role::Hunter);
+    }
+    println!("huntbridge shell · :help for shell commands, /help for bot commands");
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    loop {
+        print!("{}@{}> ", user.trim_start_matches('@'), room);
+        std::io::stdout().flush()?;
+        let Some(first) = lines.next() else { break };
+        let mut text = first?;
+
+        // Continuations: trailing backslash or an unclosed code fence.
+        loop {
+            let fences = text.matches("```").count();
+            if text.ends_with('\\') {
+                text.pop();
+            } else if fences % 2 == 0 {
+                break;
+            }
+            print!("… ");
+            std::io::stdout().flush()?;
+            let Some(next) = lines.next() else { break };
+            text.push('\n');
+            text.push_str(&next?);
+        }
+
+        let trimmed = text.trim();
+        if let Some(control) = trimmed.strip_prefix(':') {
+            let (word, rest) = control.split_once(' ').unwrap_or((control, ""));
+            match word {
+                "quit" | "q" | "exit" => break,
+                "help" | "h" => println!("{SHELL_HELP}"),
+                "user" => {
+                    let (name, role) = rest.trim().split_once(':').unwrap_or((rest.trim(), ""));
+                    if name.is_empty() {
+                        println!("usage: :user NAME[:ROLE]");
+                        continue;
+                    }
+                    user = format!("@{}", name.trim_start_matches('@'));
+                    if let Some(role) = header_role(role) {
+                        if header_roles {
+                            app.directory().grant(&user, role);
+                        }
+                    }
+                }
+                "room" => {
+                    let name = rest.trim();
+                    if name.is_empty() {
+                        println!("usage: :room #ROOM");
+                        continue;
+                    }
+                    room = if name.starts_with('#') { name.to_string() } else { format!("#{name}") };
+                }
+                other => println!("unknown shell command :{other}; try :help"),
+            }
+            continue;
+        }
+        if trimmed.is_empty() {
+            continue;
+        }
+
+        let room_id = if room == INCIDENT_ROOM_MARK {
+            let mut conn = app.store().conn().await?;
+            match store::rooms::latest_incident_room(&mut conn, PLATFORM).await? {
+                Some(room) => room,
+                None => {
+                    println!("no incident room exists yet");
+                    continue;
+                }
+            }
+        } else {
+            room.clone()
+        };
+        let event = ChatEvent {
+            platform: PLATFORM.into(),
+            event_id: format!("interactive-{}", uuid::Uuid::new_v4()),
+            room_id,
+            sender: user.clone(),
+            attachments: evidence_files(&text, base_dir)?,
+            text,
+            received_at: Utc::now(),
+        };
+        app.handle(event).await?;
+        worker.drain().await?;
+    }
+    Ok(())
+}

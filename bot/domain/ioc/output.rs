@@ -1,0 +1,113 @@
+//! How indicators leave the bot: the defanged form every chat message uses,
+//! and JSON lines for `huntbridge iocs`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::name::is_public_tld;
+use super::{Ioc, IocFlag, IocKind};
+
+impl Ioc {
+    /// Returns the defanged form, which no chat client renders as a live link:
+    /// - URL: `http` becomes `hxxp`, `https` `hxxps`, `ftp` `fxp` and `ftps`
+    ///   `fxps`; every dot of the host becomes `[.]`; the path stays.
+    /// - Domain and IPv4 address (also as a CIDR): every dot becomes `[.]`.
+    /// - E-mail: `@` becomes `[@]` and the dots of the domain `[.]`.
+    /// - File name whose extension is also a top-level domain (`report.zip`,
+    ///   `setup.py`): every dot becomes `[.]`, as clients link such names.
+    /// - IPv6 address and CIDR, other file names, hashes and registry keys
+    ///   stay as they are. No chat client turns a bare IPv6 address into a
+    ///   link, and `[:]` in every group would make it hard to read.
+    pub fn defanged(&self) -> String {
+        match self.kind {
+            IocKind::Domain | IocKind::Ipv4 | IocKind::Cidr => defang_dots(&self.value),
+            IocKind::Url => defang_url(&self.value),
+            IocKind::Email => match self.value.split_once('@') {
+                Some((local, domain)) => format!("{local}[@]{}", defang_dots(domain)),
+                None => self.value.clone(),
+            },
+            IocKind::Filename => {
+                let tld_like = self
+                    .value
+                    .rsplit_once('.')
+                    .is_some_and(|(_, extension)| is_public_tld(&extension.to_ascii_lowercase()));
+                if tld_like {
+                    defang_dots(&self.value)
+                } else {
+                    self.value.clone()
+                }
+            }
+            IocKind::Ipv6
+            | IocKind::Md5
+            | IocKind::Sha1
+            | IocKind::Sha256
+            | IocKind::RegistryKey => self.value.clone(),
+        }
+    }
+}
+
+fn defang_dots(text: &str) -> String {
+    text.replace('.', "[.]")
+}
+
+fn defang_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let scheme = match scheme {
+        "http" => "hxxp",
+        "https" => "hxxps",
+        "ftp" => "fxp",
+        "ftps" => "fxps",
+        other => other,
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
+        None => (None, authority),
+    };
+
+    let mut out = String::with_capacity(url.len() + 16);
+    out.push_str(scheme);
+    out.push_str("://");
+    if let Some(userinfo) = userinfo {
+        out.push_str(userinfo);
+        out.push_str("[@]");
+    }
+    if host_port.starts_with('[') {
+        out.push_str(host_port);
+    } else {
+        out.push_str(&defang_dots(host_port));
+    }
+    out.push_str(tail);
+    out
+}
+
+/// One line of `huntbridge iocs` output.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    #[serde(rename = "type")]
+    kind: IocKind,
+    value: &'a str,
+    defanged: String,
+    flags: &'a [IocFlag],
+}
+
+/// Writes one JSON object a line, in the order given: `type` (the
+/// [`IocKind`] name), `value` (refanged), `defanged` and `flags` (an array of
+/// [`IocFlag`] names, empty when there is no reason not to block).
+pub fn write_json_lines(iocs: &[Ioc], out: &mut impl Write) -> io::Result<()> {
+    for ioc in iocs {
+        let line = JsonLine {
+            kind: ioc.kind,
+            value: &ioc.value,
+            defanged: ioc.defanged(),
+            flags: &ioc.flags,
+        };
+        serde_json::to_writer(&mut *out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! The `huntbridge` command: the shell adapter, database migrations, a
+//! configuration check and the stand-alone IOC extractor.
+//!
+//! Try it with `cargo run -- shell --script cases/regsvr32-squiblydoo/conversation.chat`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tracing::info;
+use tracing_subscriber::EnvFilter;
+
+use huntbridge::app::App;
+use huntbridge::chat::shell::{self, ShellAdapter};
+use huntbridge::config::{Config, Secret};
+use huntbridge::domain::ioc::{Extractor, KnownGood, write_json_lines};
+use huntbridge::domain::types::Lang;
+use huntbridge::store::{Store, redact_url};
+
+/// Default log filter; `HUNTBRIDGE_LOG` replaces it (`debug`, `huntbridge=trace`).
+/// The shell prints the conversation on stdout, so it logs only warnings.
+const DEFAULT_LOG_FILTER: &str = "warn,sqlx=warn,hyper=warn,matrix_sdk=warn";
+
+#[derive(Parser)]
+#[command(name = "huntbridge", version, about = "Chat-ops bot that joins threat hunting and incident response")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Talk to the bot in the terminal, or replay a transcript with --script.
+    Shell {
+        /// TOML configuration; without it the shell uses a fresh SQLite file
+        /// and takes roles from the transcript headers.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Transcript to replay (`--- @user:role #room` headers).
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// Folder for the files the bot attaches and for the delivery log;
+        /// reuse it with --db to resume an interrupted run.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Database URL; overrides the configuration.
+        #[arg(long)]
+        db: Option<String>,
+        /// Language of rooms without /lang (es or en); overrides the configuration.
+        #[arg(long)]
+        lang: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Load and validate the configuration, then print a summary.
+    CheckConfig {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Read text on stdin and print the indicators in it as JSON lines.
+    Iocs {
+        /// Extra known-good values (`kind value` lines).
+        #[arg(long)]
+        known_good: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    // One TLS crypto provider for the whole process (see STACK notes in
+    // the README): installing it twice is harmless, so the error is ignored.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let filter = EnvFilter::try_from_env("HUNTBRIDGE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Shell { config, script, out, db, lang } => {
+            shell_command(config, script, out, db, lang).await
+        }
+        Command::Migrate { config } => {
+            let config = Config::load(config.as_deref())?;
+            let store = Store::connect(config.database.url.expose()).await?;
+            store.migrate().await?;
+            println!("migrations applied to {}", redact_url(config.database.url.expose()));
+            Ok(())
+        }
+        Command::CheckConfig { config } => check_config(config.as_deref()).await,
+        Command::Iocs { known_good } => iocs_command(known_good.as_deref()),
+    }
+}
+
+async fn shell_command(
+    config_path: Option<PathBuf>,
+    script: Option<PathBuf>,
+    out: Option<PathBuf>,
+    db: Option<String>,
+    lang: Option<String>,
+) -> anyhow::Result<()> {
+    let mut config = Config::load(config_path.as_deref())?;
+    if let Some(lang) = lang {
+        config.lang = lang
+            .parse::<Lang>()
+            .map_err(|_| anyhow::anyhow!("invalid --lang {lang:?}: use es or en"))?;
+    }
+    let out_dir = out.unwrap_or_else(|| {
+        config
+            .shell
+            .output_dir
+            .join(chrono::Local::now().format("run-%Y%m%d-%H%M%S").to_string())
+    });
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("failed to create output folder {}", out_dir.display()))?;
+
+    // Without a config file the shell starts on a fresh SQLite file in the
+    // output folder and takes each user's role from the transcript header.
+    let header_roles = config_path.is_none();
+    if let Some(url) = db {
+        config.database.url = Secret::new(url);
+    } else if config_path.is_none() {
+        let path = out_dir.join("huntbridge.db");
+        config.database.url = Secret::new(format!("sqlite://{}?mode=rwc", path.display()));
+    }
+
+    let store = Store::connect(config.database.url.expose()).await?;
+    store.migrate().await?;
+    let app = App::new(config, store.clone())?;
+    let adapter = Arc::new(ShellAdapter::new(&out_dir, Box::new(std::io::stdout()))?);
+    println!("huntbridge: output folder {}", out_dir.display());
+    info!(out = %out_dir.display(), "shell started");
+
+    match script {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("failed to read transcript {}", path.display()))?;
+            let messages = shell::parse_script(&text)
+                .with_context(|| format!("invalid transcript {}", path.display()))?;
+            let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let script_id = format!("script:{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let mut echo = std::io::stdout();
+            shell::run_script(&app, adapter, &messages, &base_dir, &script_id, header_roles, &mut echo)
+                .await?;
+        }
+        None => {
+            let base_dir = std::env::current_dir().unwrap_or_default();
+            shell::run_interactive(&app, adapter, header_roles, &base_dir).await?;
+        }
+    }
+    println!("\nhuntbridge: files saved under {}", out_dir.display());
+    store.close().await;
+    Ok(())
+}
+
+async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
+    let config = Config::load(path)?;
+    let store = Store::connect(config.database.url.expose()).await?;
+    App::new(config.clone(), store.clone())?;
+    store.close().await;
+    println!("configuration is valid");
+    println!("  language: {}", config.lang.as_str());
+    println!("  database: {}", redact_url(config.database.url.expose()));
+    println!("  rooms: hunting {:?}, ir {:?}, leads {:?}", config.rooms.hunting, config.rooms.ir, config.rooms.leads);
+    println!("  users with roles: {}", config.users.len());
+    Ok(())
+}
+
+fn iocs_command(known_good_path: Option<&Path>) -> anyhow::Result<()> {
+    let mut known_good = KnownGood::shipped();
+    if let Some(path) = known_good_path {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read known-good file {}", path.display()))?;
+        known_good
+            .extend_from_str(&text)
+            .with_context(|| format!("invalid known-good file {}", path.display()))?;
+    }
+    let extractor = Extractor::new(known_good);
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("failed to read stdin")?;
+    let iocs = extractor.extract(&input);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    write_json_lines(&iocs, &mut out).context("failed to write output")?;
+    Ok(())
+}

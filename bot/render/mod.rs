@@ -1,0 +1,400 @@
+//! Rendering of everything a person reads: tera templates and short-string
+//! catalogs per language under `templates/<lang>/`, embedded at build time.
+//!
+//! Each (language, format) pair has its own tera instance whose filters know
+//! the target format. Templates mark user values with the `v` filter, which
+//! escapes them for that format (terminal, Matrix HTML or Slack mrkdwn);
+//! structure comes from the `b`, `code` and `pre` filters. Indicators reach
+//! templates already defanged: the app never puts a live value in a context.
+
+mod escape;
+mod strings;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::{Context, anyhow};
+use serde::{Deserialize, Serialize};
+use tera::Tera;
+
+use crate::domain::types::Lang;
+
+pub use escape::{escape, strip_controls};
+pub use strings::Strings;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/templates.rs"));
+}
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Terminal and plain-text bodies.
+    Plain,
+    /// The HTML subset Matrix clients show.
+    Html,
+    /// Slack's mrkdwn.
+    Mrkdwn,
+}
+
+const FORMATS: [Format; 3] = [Format::Plain, Format::Html, Format::Mrkdwn];
+const LANGS: [Lang; 2] = [Lang::Es, Lang::En];
+
+/// A message to render: a template name, a language and its context.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub template: String,
+    pub lang: Lang,
+    pub context: serde_json::Value,
+}
+
+/// A rendered message: the plain text every platform needs, plus the rich
+/// form when the platform has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    pub plain: String,
+    pub formatted: Option<String>,
+}
+
+/// All templates and catalogs, ready to render.
+#[derive(Clone)]
+pub struct Renderer {
+    tera: Arc<HashMap<(Lang, Format), Tera>>,
+    strings: Arc<HashMap<Lang, Strings>>,
+}
+
+impl std::fmt::Debug for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Renderer").finish_non_exhaustive()
+    }
+}
+
+impl Renderer {
+    /// Builds the renderer from the templates embedded in the binary.
+    pub fn embedded() -> anyhow::Result<Self> {
+        let mut strings = HashMap::new();
+        let mut sources: HashMap<Lang, Vec<(String, String)>> = HashMap::new();
+        for (lang_code, name, content) in embedded::EMBEDDED {
+            let lang: Lang = lang_code
+                .parse()
+                .map_err(|_| anyhow!("templates/{lang_code} is not a supported language"))?;
+            if *name == "strings.toml" {
+                let catalog = Strings::parse(content)
+                    .with_context(|| format!("invalid templates/{lang_code}/strings.toml"))?;
+                strings.insert(lang, catalog);
+            } else if let Some(stem) = name.strip_suffix(".tera") {
+                sources
+                    .entry(lang)
+                    .or_default()
+                    .push((stem.to_string(), content.to_string()));
+            }
+        }
+        let strings = Arc::new(strings);
+
+        let mut tera = HashMap::new();
+        for lang in LANGS {
+            let templates = sources
+                .get(&lang)
+                .with_context(|| format!("no templates for language {}", lang.as_str()))?;
+            let catalog = strings
+                .get(&lang)
+                .cloned()
+                .with_context(|| format!("no strings.toml for language {}", lang.as_str()))?;
+            for format in FORMATS {
+                let mut instance = Tera::default();
+                instance.autoescape_on(vec![]);
+                instance
+                    .add_raw_templates(templates.iter().map(|(n, c)| (n.as_str(), c.as_str())))
+                    .with_context(|| format!("invalid template in templates/{}", lang.as_str()))?;
+                register(&mut instance, format, catalog.clone());
+                tera.insert((lang, format), instance);
+            }
+        }
+        Ok(Self {
+            tera: Arc::new(tera),
+            strings,
+        })
+    }
+
+    /// Renders `message` for `format`.
+    pub fn render(&self, message: &Message, format: Format) -> anyhow::Result<String> {
+        let tera = self
+            .tera
+            .get(&(message.lang, format))
+            .context("no templates for this language and format")?;
+        let context = tera::Context::from_value(message.context.clone())
+            .context("message context must be a JSON object")?;
+        let text = tera
+            .render(&message.template, &context)
+            .map_err(|error| anyhow!("{}", tera_error_chain(&error)))
+            .with_context(|| format!("failed to render template {}", message.template))?;
+        Ok(finish(format, &text))
+    }
+
+    /// Renders the plain form and, unless `format` is plain, the rich form.
+    pub fn rendered(&self, message: &Message, format: Format) -> anyhow::Result<Rendered> {
+        let plain = self.render(message, Format::Plain)?;
+        let formatted = match format {
+            Format::Plain => None,
+            other => Some(self.render(message, other)?),
+        };
+        Ok(Rendered { plain, formatted })
+    }
+
+    /// A short string from the catalog with `{name}` arguments filled in and
+    /// control characters removed. For room names, topics and file contents.
+    pub fn text(&self, lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
+        let Some(catalog) = self.strings.get(&lang) else {
+            return key.to_string();
+        };
+        let args: Vec<(&str, String)> = args
+            .iter()
+            .map(|(name, value)| (*name, strip_controls(value)))
+            .collect();
+        catalog.format(key, &args).unwrap_or_else(|| key.to_string())
+    }
+
+    /// The catalog of a language.
+    pub fn strings(&self, lang: Lang) -> Option<&Strings> {
+        self.strings.get(&lang)
+    }
+
+    /// Names of the templates of a language.
+    pub fn template_names(&self, lang: Lang) -> Vec<String> {
+        self.tera
+            .get(&(lang, Format::Plain))
+            .map(|tera| tera.get_template_names().map(str::to_string).collect())
+            .unwrap_or_default()
+    }
+}
+
+fn tera_error_chain(error: &tera::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Tidies template output: trims trailing blank lines, collapses runs of
+/// blank lines and, for HTML, turns line breaks outside `<pre>` into `<br>`.
+fn finish(format: Format, text: &str) -> String {
+    let mut lines: Vec<&str> = Vec::new();
+    let mut blank_run = 0;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        lines.push(line);
+    }
+    while lines.first().is_some_and(|line| line.is_empty()) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(|line| line.is_empty()) {
+        lines.pop();
+    }
+    if format != Format::Html {
+        return lines.join("\n");
+    }
+    let mut out = String::new();
+    let mut in_pre = false;
+    for (index, line) in lines.iter().enumerate() {
+        out.push_str(line);
+        if line.contains("<pre>") {
+            in_pre = true;
+        }
+        if line.contains("</pre>") {
+            in_pre = false;
+        }
+        if index + 1 < lines.len() {
+            out.push_str(if in_pre { "\n" } else { "<br>\n" });
+        }
+    }
+    out
+}
+
+fn value_text(value: &tera::Value) -> String {
+    match value {
+        tera::Value::String(text) => text.clone(),
+        tera::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Registers the format-aware filters and the `t` catalog function.
+fn register(tera: &mut Tera, format: Format, catalog: Strings) {
+    tera.register_filter(
+        "v",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            Ok(tera::Value::String(escape(format, &value_text(value))))
+        },
+    );
+    tera.register_filter(
+        "b",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let text = value_text(value);
+            Ok(tera::Value::String(match format {
+                Format::Plain => text,
+                Format::Html => format!("<b>{text}</b>"),
+                Format::Mrkdwn => format!("*{text}*"),
+            }))
+        },
+    );
+    tera.register_filter(
+        "code",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let text = value_text(value);
+            Ok(tera::Value::String(match format {
+                Format::Plain => text,
+                Format::Html => format!("<code>{text}</code>"),
+                Format::Mrkdwn => format!("`{text}`"),
+            }))
+        },
+    );
+    tera.register_filter(
+        "pre",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let text = value_text(value);
+            Ok(tera::Value::String(match format {
+                Format::Plain => text
+                    .lines()
+                    .map(|line| format!("    {line}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Format::Html => format!("<pre>{text}</pre>"),
+                Format::Mrkdwn => format!("```\n{text}\n```"),
+            }))
+        },
+    );
+    tera.register_filter(
+        "dur",
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let millis = value.as_i64().unwrap_or(0);
+            Ok(tera::Value::String(format_duration(millis)))
+        },
+    );
+    tera.register_filter(
+        "ts",
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let millis = value.as_i64().unwrap_or(0);
+            Ok(tera::Value::String(
+                crate::store::from_millis(millis)
+                    .format("%Y-%m-%d %H:%M:%S UTC")
+                    .to_string(),
+            ))
+        },
+    );
+    tera.register_function("t", move |args: &HashMap<String, tera::Value>| {
+        let key = args
+            .get("k")
+            .and_then(|value| value.as_str())
+            .ok_or_else(|| tera::Error::msg("t() needs k=\"key\""))?;
+        let mut substitutions: Vec<(String, String)> = Vec::new();
+        for (name, value) in args {
+            if name == "k" {
+                continue;
+            }
+            if name == "args" {
+                if let Some(map) = value.as_object() {
+                    for (inner, inner_value) in map {
+                        substitutions.push((inner.clone(), value_text(inner_value)));
+                    }
+                }
+                continue;
+            }
+            substitutions.push((name.clone(), value_text(value)));
+        }
+        // An argument written `@key` is itself a catalog key (`@stage.coordination`),
+        // so handlers can pass localizable values without knowing the language.
+        let escaped: Vec<(&str, String)> = substitutions
+            .iter()
+            .map(|(name, value)| {
+                let localized = value
+                    .strip_prefix('@')
+                    .and_then(|key| catalog.format(key, &[]))
+                    .unwrap_or_else(|| value.clone());
+                (name.as_str(), escape(format, &localized))
+            })
+            .collect();
+        catalog
+            .format(key, &escaped)
+            .map(tera::Value::String)
+            .ok_or_else(|| tera::Error::msg(format!("missing string {key:?}")))
+    });
+}
+
+/// Formats a duration in milliseconds the same way in every language:
+/// `850 ms`, `42 s`, `5 min 3 s`, `2 h 5 min`, `3 d 4 h`.
+pub fn format_duration(millis: i64) -> String {
+    let sign = if millis < 0 { "-" } else { "" };
+    let millis = millis.unsigned_abs();
+    let seconds = millis / 1000;
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3600,
+        seconds % 3600 / 60,
+        seconds % 60,
+    );
+    let text = if seconds == 0 {
+        format!("{millis} ms")
+    } else if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {minutes} min")
+    } else if minutes > 0 {
+        format!("{minutes} min {secs} s")
+    } else {
+        format!("{secs} s")
+    };
+    format!("{sign}{text}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_formats_by_magnitude() {
+        assert_eq!(format_duration(850), "850 ms");
+        assert_eq!(format_duration(42_000), "42 s");
+        assert_eq!(format_duration(303_000), "5 min 3 s");
+        assert_eq!(format_duration(7_500_000), "2 h 5 min");
+        assert_eq!(format_duration(273_600_000), "3 d 4 h");
+    }
+
+    #[test]
+    fn html_breaks_lines_outside_pre() {
+        let text = "a\nb\n<pre>x\ny</pre>\nc";
+        assert_eq!(finish(Format::Html, text), "a<br>\nb<br>\n<pre>x\ny</pre><br>\nc");
+    }
+
+    #[test]
+    fn catalogs_have_the_same_keys() {
+        let renderer = Renderer::embedded().expect("templates load");
+        let es = renderer.strings(Lang::Es).unwrap();
+        let en = renderer.strings(Lang::En).unwrap();
+        let missing_en: Vec<_> = es.keys().filter(|key| !en.contains(key)).collect();
+        let missing_es: Vec<_> = en.keys().filter(|key| !es.contains(key)).collect();
+        assert!(missing_en.is_empty(), "missing in en: {missing_en:?}");
+        assert!(missing_es.is_empty(), "missing in es: {missing_es:?}");
+    }
+
+    #[test]
+    fn both_languages_have_the_same_templates() {
+        let renderer = Renderer::embedded().expect("templates load");
+        let mut es = renderer.template_names(Lang::Es);
+        let mut en = renderer.template_names(Lang::En);
+        es.sort();
+        en.sort();
+        assert_eq!(es, en);
+    }
+}

@@ -1,0 +1,122 @@
+//! Indicators attached to findings and incidents, stored refanged.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::AnyConnection;
+
+/// A stored indicator. `flags` is a JSON array of flag names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IocRow {
+    pub finding_id: Option<String>,
+    pub incident_id: Option<String>,
+    pub kind: String,
+    pub value: String,
+    pub flags: String,
+    /// Where it came from: `finding`, `evidence:<file>` or `manual`.
+    pub source: String,
+    pub added_by: String,
+    pub created_at: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, ioc: &IocRow) -> anyhow::Result<()> {
+    sqlx::query(
+        "INSERT INTO iocs (finding_id, incident_id, kind, value, flags, source, added_by, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&ioc.finding_id)
+    .bind(&ioc.incident_id)
+    .bind(&ioc.kind)
+    .bind(&ioc.value)
+    .bind(&ioc.flags)
+    .bind(&ioc.source)
+    .bind(&ioc.added_by)
+    .bind(ioc.created_at)
+    .execute(conn)
+    .await
+    .context("failed to store an indicator")?;
+    Ok(())
+}
+
+/// Indicators of an incident: its own and those of its findings, oldest first,
+/// one row per kind and value.
+pub async fn list_for_incident(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+) -> anyhow::Result<Vec<IocRow>> {
+    let rows = sqlx::query(
+        "SELECT finding_id, incident_id, kind, value, flags, source, added_by, created_at FROM iocs \
+         WHERE incident_id = $1 OR finding_id IN \
+         (SELECT finding_id FROM incident_findings WHERE incident_id = $1) ORDER BY id",
+    )
+    .bind(incident_id)
+    .fetch_all(conn)
+    .await
+    .with_context(|| format!("failed to list indicators of {incident_id}"))?;
+    let mut seen = std::collections::HashSet::new();
+    let mut iocs = Vec::new();
+    for row in rows {
+        let ioc = IocRow {
+            finding_id: row.try_get("finding_id")?,
+            incident_id: row.try_get("incident_id")?,
+            kind: row.try_get("kind")?,
+            value: row.try_get("value")?,
+            flags: row.try_get("flags")?,
+            source: row.try_get("source")?,
+            added_by: row.try_get("added_by")?,
+            created_at: row.try_get("created_at")?,
+        };
+        if seen.insert((ioc.kind.clone(), ioc.value.clone())) {
+            iocs.push(ioc);
+        }
+    }
+    Ok(iocs)
+}
+
+/// Other findings and incidents that hold the same indicator value. Returns
+/// `(finding_id, incident_id)` pairs, without the ones given to exclude.
+pub async fn overlaps(
+    conn: &mut AnyConnection,
+    kind: &str,
+    value: &str,
+    exclude_finding: Option<&str>,
+    exclude_incident: Option<&str>,
+) -> anyhow::Result<Vec<(Option<String>, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT i.finding_id, COALESCE(i.incident_id, f.incident_id) AS incident_id \
+         FROM iocs i LEFT JOIN findings f ON f.id = i.finding_id \
+         WHERE i.kind = $1 AND i.value = $2",
+    )
+    .bind(kind)
+    .bind(value)
+    .fetch_all(conn)
+    .await
+    .context("failed to look up indicator overlaps")?;
+    let mut found = Vec::new();
+    for row in rows {
+        let finding: Option<String> = row.try_get("finding_id")?;
+        let incident: Option<String> = row.try_get("incident_id")?;
+        let same_finding = finding.is_some() && finding.as_deref() == exclude_finding;
+        let same_incident = incident.is_some() && incident.as_deref() == exclude_incident;
+        if !same_finding && !same_incident {
+            found.push((finding, incident));
+        }
+    }
+    Ok(found)
+}
+
+/// `(kind, value)` of every indicator of a finding.
+pub async fn list_for_finding(
+    conn: &mut AnyConnection,
+    finding_id: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT kind, value FROM iocs WHERE finding_id = $1")
+        .bind(finding_id)
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("failed to list indicators of {finding_id}"))?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("kind")?, row.try_get("value")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .context("failed to decode indicator rows")
+}

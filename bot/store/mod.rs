@@ -1,0 +1,174 @@
+//! Storage behind sqlx: one set of repositories that runs on SQLite (the
+//! embedded default) and on PostgreSQL, through sqlx's `Any` driver.
+//!
+//! Repository functions take `&mut AnyConnection`, so the same function works
+//! on a pooled connection and inside a transaction (`&mut *tx`). Times are UTC
+//! milliseconds since the Unix epoch; structured values are JSON text.
+
+pub mod audit;
+pub mod counters;
+pub mod files;
+pub mod findings;
+pub mod hunts;
+pub mod inbound;
+pub mod incidents;
+pub mod iocs;
+pub mod outbox;
+pub mod rooms;
+pub mod tasks;
+pub mod timeline;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use sqlx::AnyConnection;
+
+/// How long a SQLite writer waits for the lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
+
+/// The database behind a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A connection pool plus the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// An open transaction; handlers write state, timeline and outbox rows in one.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`). SQLite
+    /// connections get WAL, a busy timeout and foreign keys.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            bail!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://");
+        };
+        let options = AnyConnectOptions::from_str(url)
+            .with_context(|| format!("invalid database URL {}", redact_url(url)))?
+            .disable_statement_logging();
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
+        if backend == Backend::Sqlite {
+            pool_options = pool_options.max_connections(4).after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute(sqlx::AssertSqlSafe(format!(
+                        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                    )))
+                    .await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    Ok(())
+                })
+            });
+        } else {
+            pool_options = pool_options.max_connections(8);
+        }
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .with_context(|| format!("failed to connect to {}", redact_url(url)))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies the migrations for this backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("failed to apply database migrations")?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> anyhow::Result<Tx> {
+        self.pool
+            .begin()
+            .await
+            .context("failed to start a database transaction")
+    }
+
+    /// Borrows a pooled connection.
+    pub async fn conn(&self) -> anyhow::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool
+            .acquire()
+            .await
+            .context("failed to get a database connection")
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides the password in a database URL before it reaches a log or an error.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Converts a timestamp to the stored form.
+pub fn to_millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+/// Converts a stored timestamp back. Out-of-range values map to the epoch.
+pub fn from_millis(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis)
+        .single()
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_url_hides_password() {
+        assert_eq!(
+            redact_url("postgres://bot:s3cret@db:5432/hb"),
+            "postgres://bot:***@db:5432/hb"
+        );
+        assert_eq!(redact_url("sqlite://hb.db?mode=rwc"), "sqlite://hb.db?mode=rwc");
+    }
+}

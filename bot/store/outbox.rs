@@ -1,0 +1,133 @@
+//! The outbox: outgoing effects written in the same transaction as the state
+//! change that caused them, then delivered by a worker with retries.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::AnyConnection;
+
+/// A pending or finished outbox entry. `effect` is the JSON of the effect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub platform: String,
+    pub effect: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub last_error: Option<String>,
+    pub result: Option<String>,
+}
+
+/// Adds an effect to deliver on `platform` and returns its ID.
+pub async fn enqueue(
+    conn: &mut AnyConnection,
+    platform: &str,
+    effect: &str,
+    now: i64,
+) -> anyhow::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO outbox (platform, effect, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, 'pending', 0, $3, $3) RETURNING id",
+    )
+    .bind(platform)
+    .bind(effect)
+    .bind(now)
+    .fetch_one(conn)
+    .await
+    .context("failed to add an effect to the outbox")
+}
+
+/// Pending entries for `platform` in ID order, including those not yet due,
+/// so the worker can keep per-room order.
+pub async fn pending(
+    conn: &mut AnyConnection,
+    platform: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(
+        "SELECT id, platform, effect, status, attempts, next_attempt_at, last_error, result \
+         FROM outbox WHERE platform = $1 AND status = 'pending' ORDER BY id LIMIT $2",
+    )
+    .bind(platform)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .context("failed to read the outbox")?;
+    rows.iter()
+        .map(|row| {
+            Ok(OutboxRow {
+                id: row.try_get("id")?,
+                platform: row.try_get("platform")?,
+                effect: row.try_get("effect")?,
+                status: row.try_get("status")?,
+                attempts: row.try_get("attempts")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+                last_error: row.try_get("last_error")?,
+                result: row.try_get("result")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .context("failed to decode outbox rows")
+}
+
+pub async fn mark_delivered(
+    conn: &mut AnyConnection,
+    id: i64,
+    result: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'delivered', result = $2, delivered_at = $3, \
+         attempts = attempts + 1, last_error = NULL WHERE id = $1",
+    )
+    .bind(id)
+    .bind(result)
+    .bind(now)
+    .execute(conn)
+    .await
+    .with_context(|| format!("failed to mark outbox entry {id} delivered"))?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub async fn mark_retry(
+    conn: &mut AnyConnection,
+    id: i64,
+    error: &str,
+    next_attempt_at: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(next_attempt_at)
+    .execute(conn)
+    .await
+    .with_context(|| format!("failed to schedule a retry of outbox entry {id}"))?;
+    Ok(())
+}
+
+/// Gives up on an entry; it stays in the table with its last error.
+pub async fn mark_failed(conn: &mut AnyConnection, id: i64, error: &str) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .execute(conn)
+    .await
+    .with_context(|| format!("failed to mark outbox entry {id} failed"))?;
+    Ok(())
+}
+
+/// Counts entries by status.
+pub async fn count(conn: &mut AnyConnection, status: &str) -> anyhow::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE status = $1")
+        .bind(status)
+        .fetch_one(conn)
+        .await
+        .context("failed to count outbox entries")
+}

@@ -1,0 +1,36 @@
+//! Embeds every file under `templates/<lang>/` into the binary, so the bot
+//! runs with no files beside it.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+fn main() {
+    println!("cargo:rerun-if-changed=templates");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut entries = Vec::new();
+    for lang_dir in fs::read_dir(&root).expect("templates/ exists") {
+        let lang_dir = lang_dir.expect("readable templates/ entry").path();
+        if !lang_dir.is_dir() {
+            continue;
+        }
+        println!("cargo:rerun-if-changed={}", lang_dir.display());
+        let lang = lang_dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in fs::read_dir(&lang_dir).expect("readable language folder") {
+            let path = file.expect("readable template entry").path();
+            if path.is_file() {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                entries.push((lang.clone(), name, path));
+            }
+        }
+    }
+    entries.sort();
+    let mut code = String::from("pub static EMBEDDED: &[(&str, &str, &str)] = &[\n");
+    for (lang, name, path) in &entries {
+        writeln!(code, "    ({lang:?}, {name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+    }
+    code.push_str("];\n");
+    let out = Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs");
+    fs::write(out, code).expect("write templates.rs");
+}
