@@ -28,7 +28,12 @@ fn main() {
     entries.sort();
     let mut code = String::from("pub static EMBEDDED: &[(&str, &str, &str)] = &[\n");
     for (lang, name, path) in &entries {
-        writeln!(code, "    ({lang:?}, {name:?}, include_str!({:?})),", path.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({lang:?}, {name:?}, include_str!({:?})),",
+            path.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = Path::new(&env::var("OUT_DIR").unwrap()).join("templates.rs");

@@ -157,7 +157,7 @@ impl Config {
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
             // HUNTBRIDGE_LOG sets the log filter and HUNTBRIDGE_TEST_* belong
             // to the test suite; neither is configuration.
-            let key = key.as_str();
+            let key = key.as_str().to_ascii_lowercase();
             key != "log" && !key.starts_with("test")
         }));
         let config: Config = figment
@@ -172,7 +172,9 @@ impl Config {
     pub fn validate(&self) -> anyhow::Result<()> {
         for (user, roles) in &self.users {
             if roles.is_empty() {
-                bail!("users.{user:?} has no roles: give at least one of hunter, responder, lead, admin");
+                bail!(
+                    "users.{user:?} has no roles: give at least one of hunter, responder, lead, admin"
+                );
             }
             for role in roles {
                 if crate::app::auth::Role::parse(role).is_none() {
@@ -234,6 +236,22 @@ mod tests {
     }
 
     #[test]
+    fn log_and_test_variables_are_not_configuration() {
+        // SAFETY: tests in this module do not read these variables concurrently
+        // with writing them; other tests ignore them by design.
+        unsafe {
+            std::env::set_var("HUNTBRIDGE_LOG", "debug");
+            std::env::set_var("HUNTBRIDGE_TEST_ABORT_AFTER_STORE", "1");
+        }
+        let loaded = Config::load(None);
+        unsafe {
+            std::env::remove_var("HUNTBRIDGE_LOG");
+            std::env::remove_var("HUNTBRIDGE_TEST_ABORT_AFTER_STORE");
+        }
+        assert!(loaded.is_ok(), "{:#}", loaded.unwrap_err());
+    }
+
+    #[test]
     fn unknown_role_is_rejected() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[users]\n\"@ana\" = [\"hunterr\"]").unwrap();
@@ -244,7 +262,11 @@ mod tests {
     #[test]
     fn file_sets_language_and_users() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
-        writeln!(file, "lang = \"en\"\n[users]\n\"@ana\" = [\"hunter\", \"lead\"]").unwrap();
+        writeln!(
+            file,
+            "lang = \"en\"\n[users]\n\"@ana\" = [\"hunter\", \"lead\"]"
+        )
+        .unwrap();
         let config = Config::load(Some(file.path())).unwrap();
         assert_eq!(config.lang, Lang::En);
         assert_eq!(config.users["@ana"], vec!["hunter", "lead"]);

@@ -25,7 +25,11 @@ use huntbridge::store::{Store, redact_url};
 const DEFAULT_LOG_FILTER: &str = "warn,sqlx=warn,hyper=warn,matrix_sdk=warn";
 
 #[derive(Parser)]
-#[command(name = "huntbridge", version, about = "Chat-ops bot that joins threat hunting and incident response")]
+#[command(
+    name = "huntbridge",
+    version,
+    about = "Chat-ops bot that joins threat hunting and incident response"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -101,14 +105,21 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Shell { config, script, out, db, lang } => {
-            shell_command(config, script, out, db, lang).await
-        }
+        Command::Shell {
+            config,
+            script,
+            out,
+            db,
+            lang,
+        } => shell_command(config, script, out, db, lang).await,
         Command::Migrate { config } => {
             let config = Config::load(config.as_deref())?;
             let store = Store::connect(config.database.url.expose()).await?;
             store.migrate().await?;
-            println!("migrations applied to {}", redact_url(config.database.url.expose()));
+            println!(
+                "migrations applied to {}",
+                redact_url(config.database.url.expose())
+            );
             Ok(())
         }
         Command::CheckConfig { config } => check_config(config.as_deref()).await,
@@ -162,10 +173,21 @@ async fn shell_command(
             let messages = shell::parse_script(&text)
                 .with_context(|| format!("invalid transcript {}", path.display()))?;
             let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-            let script_id = format!("script:{}", path.file_name().unwrap_or_default().to_string_lossy());
+            let script_id = format!(
+                "script:{}",
+                path.file_name().unwrap_or_default().to_string_lossy()
+            );
             let mut echo = std::io::stdout();
-            shell::run_script(&app, adapter, &messages, &base_dir, &script_id, header_roles, &mut echo)
-                .await?;
+            shell::run_script(
+                &app,
+                adapter,
+                &messages,
+                &base_dir,
+                &script_id,
+                header_roles,
+                &mut echo,
+            )
+            .await?;
         }
         None => {
             let base_dir = std::env::current_dir().unwrap_or_default();
@@ -185,7 +207,10 @@ async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
     println!("configuration is valid");
     println!("  language: {}", config.lang.as_str());
     println!("  database: {}", redact_url(config.database.url.expose()));
-    println!("  rooms: hunting {:?}, ir {:?}, leads {:?}", config.rooms.hunting, config.rooms.ir, config.rooms.leads);
+    println!(
+        "  rooms: hunting {:?}, ir {:?}, leads {:?}",
+        config.rooms.hunting, config.rooms.ir, config.rooms.leads
+    );
     println!("  users with roles: {}", config.users.len());
     Ok(())
 }

@@ -21,15 +21,25 @@ async fn run_transcript(h: &Harness, text: &str, script_id: &str) {
     let messages = parse_script(text).expect("valid transcript");
     let base = repo_path("cases/regsvr32-squiblydoo");
     let mut echo = common::Capture::default();
-    run_script(&h.app, h.adapter.clone(), &messages, &base, script_id, true, &mut echo)
-        .await
-        .expect("transcript runs");
+    run_script(
+        &h.app,
+        h.adapter.clone(),
+        &messages,
+        &base,
+        script_id,
+        true,
+        &mut echo,
+    )
+    .await
+    .expect("transcript runs");
 }
 
 /// The shipped case up to `/status all` (the closing commands come later).
 fn case_until_status() -> String {
     let text = std::fs::read_to_string(repo_path(CASE)).unwrap();
-    let end = text.find("--- @luis:ir #INC\n/close").expect("case has /close");
+    let end = text
+        .find("--- @luis:ir #INC\n/close")
+        .expect("case has /close");
     text[..end].to_string()
 }
 
@@ -53,52 +63,121 @@ async fn regsvr32_case_in_spanish(db: Db) {
     let room = format!("#{}", incident.to_lowercase());
 
     // F-1: indicators defanged and flagged, techniques with names, fields.
-    assert!(out.contains("URL hxxp://10[.]10[.]10[.]5:8444/launcher.sct ⚑ dirección privada"), "{out}");
-    assert!(out.contains("IPv4 10[.]10[.]10[.]5 ⚑ dirección privada"), "{out}");
-    assert!(out.contains("SHA-256 908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53"), "{out}");
-    assert!(out.contains("T1218.010 System Binary Proxy Execution: Regsvr32 (Stealth)"), "{out}");
-    assert!(out.contains("T1059.001 Command and Scripting Interpreter: PowerShell (Execution)"), "{out}");
-    assert!(out.contains("Severidad: alta · Confianza: media · TLP:AMBER"), "{out}");
+    assert!(
+        out.contains("URL hxxp://10[.]10[.]10[.]5:8444/launcher.sct ⚑ dirección privada"),
+        "{out}"
+    );
+    assert!(
+        out.contains("IPv4 10[.]10[.]10[.]5 ⚑ dirección privada"),
+        "{out}"
+    );
+    assert!(
+        out.contains("SHA-256 908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53"),
+        "{out}"
+    );
+    assert!(
+        out.contains("T1218.010 System Binary Proxy Execution: Regsvr32 (Stealth)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("T1059.001 Command and Scripting Interpreter: PowerShell (Execution)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Severidad: alta · Confianza: media · TLP:AMBER"),
+        "{out}"
+    );
     assert!(out.contains("Equipos: WORKSTATION5.mordor.local"), "{out}");
     assert!(out.contains("Usuarios: MORDOR\\pgustavo"), "{out}");
-    assert!(!out.contains("http://10.10.10.5"), "a live URL reached the chat: {out}");
+    assert!(
+        !out.contains("http://10.10.10.5"),
+        "a live URL reached the chat: {out}"
+    );
 
     // The handoff card reaches #ir.
-    let handoff = out.find("huntbridge → #ir\n  │ 📨 Traspaso a IR: F-1").expect("handoff card in #ir");
+    let handoff = out
+        .find("huntbridge → #ir\n  │ 📨 Traspaso a IR: F-1")
+        .expect("handoff card in #ir");
 
     // Accepting opens one room, invites both people, pins the summary and
     // attaches the evidence and the IOC file.
-    assert_eq!(out.matches("sala creada / room created").count(), 1, "{out}");
-    let created = out.find(&format!("room created: {room}")).expect("room created");
+    assert_eq!(
+        out.matches("sala creada / room created").count(),
+        1,
+        "{out}"
+    );
+    let created = out
+        .find(&format!("room created: {room}"))
+        .expect("room created");
     assert!(created > handoff);
     assert!(out.contains("invitados / invited: @ana, @luis"), "{out}");
-    assert!(out.contains(&format!("huntbridge → {room} (fijado / pinned)\n  │ 📌 {incident}")), "{out}");
-    assert!(out.contains(&format!("huntbridge → {room}: archivo / file events.jsonl (61539 bytes)")), "{out}");
-    assert!(out.contains(&format!("archivo / file {incident}-iocs.tsv")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "huntbridge → {room} (fijado / pinned)\n  │ 📌 {incident}"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "huntbridge → {room}: archivo / file events.jsonl (61539 bytes)"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("archivo / file {incident}-iocs.tsv")),
+        "{out}"
+    );
     let folder = h.out_dir.path().join("files").join(incident.to_lowercase());
     let saved = std::fs::read(folder.join("events.jsonl")).expect("evidence saved");
-    assert_eq!(saved, std::fs::read(repo_path("cases/regsvr32-squiblydoo/events.jsonl")).unwrap());
+    assert_eq!(
+        saved,
+        std::fs::read(repo_path("cases/regsvr32-squiblydoo/events.jsonl")).unwrap()
+    );
     let ioc_file = std::fs::read_to_string(folder.join(format!("{incident}-iocs.tsv"))).unwrap();
-    assert!(ioc_file.contains("url\thxxp://10[.]10[.]10[.]5:8444/launcher.sct\tprivate\tfinding"), "{ioc_file}");
+    assert!(
+        ioc_file.contains("url\thxxp://10[.]10[.]10[.]5:8444/launcher.sct\tprivate\tfinding"),
+        "{ioc_file}"
+    );
     assert!(!ioc_file.contains("http://10.10.10.5"), "{ioc_file}");
 
     // Playbook, the stage already reached, the actions with MTTC.
     assert!(out.contains("Playbook: Malware persistente"), "{out}");
-    assert!(out.contains("ya está en la etapa 5/7, Coordinación"), "{out}");
-    assert!(out.contains("acción de contención registrada por @luis"), "{out}");
+    assert!(
+        out.contains("ya está en la etapa 5/7, Coordinación"),
+        "{out}"
+    );
+    assert!(
+        out.contains("acción de contención registrada por @luis"),
+        "{out}"
+    );
     assert!(out.contains("MTTC (aceptación → contención): "), "{out}");
 
     // /status all in #ir lists the incident with stage, severity, owner, age.
     let status = &out[out.rfind("huntbridge → #ir").unwrap()..];
     assert!(status.contains("Incidentes abiertos: 1"), "{status}");
-    assert!(status.contains(&format!("• {incident} · Regsvr32 cargando scriptlet remoto")), "{status}");
-    assert!(status.contains("etapa 5/7 Coordinación · severidad alta · responsable @luis · abierto hace "), "{status}");
+    assert!(
+        status.contains(&format!(
+            "• {incident} · Regsvr32 cargando scriptlet remoto"
+        )),
+        "{status}"
+    );
+    assert!(
+        status.contains(
+            "etapa 5/7 Coordinación · severidad alta · responsable @luis · abierto hace "
+        ),
+        "{status}"
+    );
     assert!(status.contains("MTTC "), "{status}");
 
     // The timeline holds every step in order, with authors.
     let mut conn = h.db.store.conn().await.unwrap();
-    let timeline = store::timeline::list_for_incident(&mut conn, &incident).await.unwrap();
-    let kinds: Vec<(&str, &str)> = timeline.iter().map(|e| (e.kind.as_str(), e.actor.as_str())).collect();
+    let timeline = store::timeline::list_for_incident(&mut conn, &incident)
+        .await
+        .unwrap();
+    let kinds: Vec<(&str, &str)> = timeline
+        .iter()
+        .map(|e| (e.kind.as_str(), e.actor.as_str()))
+        .collect();
     let expected = [
         ("finding_created", "@ana"),
         ("handoff_sent", "@ana"),
@@ -115,23 +194,65 @@ async fn regsvr32_case_in_spanish(db: Db) {
     assert_eq!(kinds, expected);
     let stages: Vec<&str> = timeline.iter().filter_map(|e| e.stage.as_deref()).collect();
     let order = ["detection", "communication", "coordination"];
-    let positions: Vec<usize> = order.iter().map(|s| stages.iter().position(|x| x == s).unwrap()).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "stages out of order: {stages:?}");
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|s| stages.iter().position(|x| x == s).unwrap())
+        .collect();
+    assert!(
+        positions.windows(2).all(|w| w[0] < w[1]),
+        "stages out of order: {stages:?}"
+    );
     assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
+
+    // A lead asks for the incident in detail: the timeline with authors.
+    h.output.clear();
+    let detail = format!("--- @marta:lead #ir\n/status {incident}\n--- @luis:ir #INC\n/status\n");
+    run_transcript(&h, &detail, "detail").await;
+    let out = h.output.text();
+    assert_eq!(out.matches("Cronología:").count(), 2, "{out}");
+    assert!(
+        out.contains("@luis · Coordinación · etapa: Comunicación → Coordinación"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "@luis · Coordinación · acción de contención: WORKSTATION5.mordor.local aislado por EDR"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("@ana · Coordinación · nota: Busqué 10.10.10.5"),
+        "{out}"
+    );
 }
 
 async fn regsvr32_case_in_english(db: Db) {
-    let config = Config { lang: Lang::En, ..Config::default() };
+    let config = Config {
+        lang: Lang::En,
+        ..Config::default()
+    };
     let h = harness(db, config).await;
     run_transcript(&h, &case_until_status(), "case-en").await;
     let out = h.output.text();
-    assert!(out.contains("URL hxxp://10[.]10[.]10[.]5:8444/launcher.sct ⚑ private address"), "{out}");
-    assert!(out.contains("Severity: high · Confidence: medium · TLP:AMBER"), "{out}");
+    assert!(
+        out.contains("URL hxxp://10[.]10[.]10[.]5:8444/launcher.sct ⚑ private address"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Severity: high · Confidence: medium · TLP:AMBER"),
+        "{out}"
+    );
     assert!(out.contains("📨 Handoff to IR: F-1"), "{out}");
     assert!(out.contains("Playbook: Persistent malware"), "{out}");
     assert!(out.contains("MTTC (accept → containment): "), "{out}");
-    assert!(out.contains("stage 5/7 Coordination · severity high · owner @luis · open for "), "{out}");
-    assert!(!out.contains("Severidad"), "Spanish text in an English run: {out}");
+    assert!(
+        out.contains("stage 5/7 Coordination · severity high · owner @luis · open for "),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Severidad"),
+        "Spanish text in an English run: {out}"
+    );
 }
 
 async fn lang_command_switches_room(db: Db) {
@@ -140,8 +261,14 @@ async fn lang_command_switches_room(db: Db) {
     run_transcript(&h, text, "lang").await;
     let out = h.output.text();
     assert!(out.contains("Room language: English."), "{out}");
-    assert!(out.contains("huntbridge → #caza\n  │ Open incidents: 0"), "{out}");
-    assert!(out.contains("huntbridge → #ir\n  │ Incidentes abiertos: 0"), "{out}");
+    assert!(
+        out.contains("huntbridge → #caza\n  │ Open incidents: 0"),
+        "{out}"
+    );
+    assert!(
+        out.contains("huntbridge → #ir\n  │ Incidentes abiertos: 0"),
+        "{out}"
+    );
 }
 
 fn event(id: &str, room: &str, sender: &str, text: &str) -> ChatEvent {
@@ -159,14 +286,20 @@ fn event(id: &str, room: &str, sender: &str, text: &str) -> ChatEvent {
 async fn hunter(db: Db) -> Harness {
     let mut config = Config::default();
     config.users.insert("@ana".into(), vec!["hunter".into()]);
-    config.users.insert("@luis".into(), vec!["responder".into()]);
+    config
+        .users
+        .insert("@luis".into(), vec!["responder".into()]);
     harness(db, config).await
 }
 
 /// Sends one finding and returns the reply text; asserts nothing was stored.
 async fn rejected_finding(h: &Harness, id: &str, text: &str) -> String {
     h.output.clear();
-    let outcome = h.app.handle(event(id, "#caza", "@ana", text)).await.unwrap();
+    let outcome = h
+        .app
+        .handle(event(id, "#caza", "@ana", text))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Rejected, "{text:.80}");
     let worker = huntbridge::app::outbox::OutboxWorker::new(h.app.clone(), h.adapter.clone());
     worker.drain().await.unwrap();
@@ -179,10 +312,16 @@ async fn rejected_finding(h: &Harness, id: &str, text: &str) -> String {
 async fn malformed_findings_store_nothing(db: Db) {
     let h = hunter(db).await;
     let reply = rejected_finding(&h, "e1", "/finding Beacon\nhipotesys: algo").await;
-    assert!(reply.contains("«hipotesys»") && reply.contains("línea 2") && reply.contains("hipótesis"), "{reply}");
+    assert!(
+        reply.contains("«hipotesys»") && reply.contains("línea 2") && reply.contains("hipótesis"),
+        "{reply}"
+    );
 
     let reply = rejected_finding(&h, "e2", "/finding Beacon\ntécnicas: T1218.010, T99999").await;
-    assert!(reply.contains("T99999") && reply.contains("T1234.567"), "{reply}");
+    assert!(
+        reply.contains("T99999") && reply.contains("T1234.567"),
+        "{reply}"
+    );
 
     let reply = rejected_finding(&h, "e3", "/finding   \nhipótesis: x").await;
     assert!(reply.contains("Falta el título"), "{reply}");
@@ -192,7 +331,10 @@ async fn malformed_findings_store_nothing(db: Db) {
     assert!(reply.contains("1048") && reply.contains("65536"), "{reply}");
 
     let reply = rejected_finding(&h, "e5", "/finding Beacon\nseveridad: urgente").await;
-    assert!(reply.contains("«urgente»") && reply.contains("severidad"), "{reply}");
+    assert!(
+        reply.contains("«urgente»") && reply.contains("severidad"),
+        "{reply}"
+    );
 
     let reply = rejected_finding(&h, "e6", "/finding Beacon\niocs:\n- no es un indicador").await;
     assert!(reply.contains("«no es un indicador»"), "{reply}");
@@ -201,10 +343,22 @@ async fn malformed_findings_store_nothing(db: Db) {
 async fn repeated_event_changes_nothing(db: Db) {
     let h = hunter(db).await;
     let text = "/finding Beacon a 198.51.100.7\nseveridad: alta";
-    assert_eq!(h.app.handle(event("same", "#caza", "@ana", text)).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        h.app
+            .handle(event("same", "#caza", "@ana", text))
+            .await
+            .unwrap(),
+        Outcome::Done
+    );
     let outbox = count(&h, "outbox").await;
     let timeline = count(&h, "timeline").await;
-    assert_eq!(h.app.handle(event("same", "#caza", "@ana", text)).await.unwrap(), Outcome::Duplicate);
+    assert_eq!(
+        h.app
+            .handle(event("same", "#caza", "@ana", text))
+            .await
+            .unwrap(),
+        Outcome::Duplicate
+    );
     assert_eq!(count(&h, "findings").await, 1);
     assert_eq!(count(&h, "outbox").await, outbox);
     assert_eq!(count(&h, "timeline").await, timeline);
@@ -212,13 +366,33 @@ async fn repeated_event_changes_nothing(db: Db) {
 
 async fn hunter_cannot_accept_handoff(db: Db) {
     let h = hunter(db).await;
-    h.app.handle(event("f", "#caza", "@ana", "/finding Beacon\nseveridad: alta")).await.unwrap();
-    let outcome = h.app.handle(event("h", "#ir", "@ana", "/handoff F-1 accept")).await.unwrap();
+    h.app
+        .handle(event(
+            "f",
+            "#caza",
+            "@ana",
+            "/finding Beacon\nseveridad: alta",
+        ))
+        .await
+        .unwrap();
+    let outcome = h
+        .app
+        .handle(event("h", "#ir", "@ana", "/handoff F-1 accept"))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Rejected);
     assert_eq!(count(&h, "incidents").await, 0);
-    let outcome = h.app.handle(event("x", "#ir", "@nobody", "/handoff F-1 accept")).await.unwrap();
+    let outcome = h
+        .app
+        .handle(event("x", "#ir", "@nobody", "/handoff F-1 accept"))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Rejected);
-    let outcome = h.app.handle(event("l", "#ir", "@luis", "/handoff F-1 accept")).await.unwrap();
+    let outcome = h
+        .app
+        .handle(event("l", "#ir", "@luis", "/handoff F-1 accept"))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Done);
     assert_eq!(count(&h, "incidents").await, 1);
 }
@@ -229,15 +403,34 @@ async fn red_finding_stays_in_incident_room(db: Db) {
     run_transcript(&h, text, "red").await;
     let out = h.output.text();
     let incident = incident_id().to_lowercase();
-    let room_start = out.find(&format!("room created: #{incident}")).expect("room created");
+    let room_start = out
+        .find(&format!("room created: #{incident}"))
+        .expect("room created");
     let (outside, inside) = out.split_at(room_start);
-    for secret in ["SRV-NOMINAS", "203[.]0[.]113[.]66", "secreto", "Exfiltración"] {
-        assert!(!outside.contains(secret), "{secret} leaked before the incident room: {outside}");
-        assert!(inside.contains(secret) || secret == "Exfiltración", "{secret} missing in the room: {inside}");
+    for secret in [
+        "SRV-NOMINAS",
+        "203[.]0[.]113[.]66",
+        "secreto",
+        "Exfiltración",
+    ] {
+        assert!(
+            !outside.contains(secret),
+            "{secret} leaked before the incident room: {outside}"
+        );
+        assert!(
+            inside.contains(secret) || secret == "Exfiltración",
+            "{secret} missing in the room: {inside}"
+        );
     }
     // Posts after the room was created but outside it stay restricted too.
-    for block in inside.split("  ┌ ").filter(|b| !b.starts_with(&format!("huntbridge → #{incident}"))) {
-        assert!(!block.contains("SRV-NOMINAS") && !block.contains("Exfiltración"), "leak: {block}");
+    for block in inside
+        .split("  ┌ ")
+        .filter(|b| !b.starts_with(&format!("huntbridge → #{incident}")))
+    {
+        assert!(
+            !block.contains("SRV-NOMINAS") && !block.contains("Exfiltración"),
+            "leak: {block}"
+        );
     }
     assert!(out.contains("TLP:RED"), "{out}");
 }

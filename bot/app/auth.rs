@@ -58,13 +58,19 @@ impl Directory {
     }
 
     pub fn grant(&self, user: &str, role: Role) {
-        let mut roles = self.roles.write().unwrap_or_else(|poison| poison.into_inner());
+        let mut roles = self
+            .roles
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
         roles.entry(user.to_string()).or_default().insert(role);
     }
 
     /// The roles of `user`; empty when unknown.
     pub fn roles_of(&self, user: &str) -> BTreeSet<Role> {
-        let roles = self.roles.read().unwrap_or_else(|poison| poison.into_inner());
+        let roles = self
+            .roles
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
         roles.get(user).cloned().unwrap_or_default()
     }
 }

@@ -69,9 +69,7 @@ pub struct Invocation<'a> {
 pub fn split(text: &str) -> Option<Invocation<'_>> {
     let text = text.trim_start();
     let rest = text.strip_prefix('/').or_else(|| text.strip_prefix('!'))?;
-    let end = rest
-        .find(|c: char| c.is_whitespace())
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
     let word = &rest[..end];
     if word.is_empty() {
         return None;

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use super::Shared;
 use super::auth::Actor;
 use super::effects::{Effect, Target};
 use super::error::{CommandError, UserError};
-use super::Shared;
 use crate::chat::ChatEvent;
 use crate::domain::types::Lang;
 use crate::render::Message;

@@ -243,8 +243,12 @@ fn load_playbook_dir(dir: &std::path::Path) -> anyhow::Result<Playbooks> {
         }
     }
     files.sort();
-    Playbooks::parse_files(files.iter().map(|(name, text)| (name.as_str(), text.as_str())))
-        .with_context(|| format!("invalid playbook in {}", dir.display()))
+    Playbooks::parse_files(
+        files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+    )
+    .with_context(|| format!("invalid playbook in {}", dir.display()))
 }
 
 /// Stores an error reply outside the handler's savepoint.

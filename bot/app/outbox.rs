@@ -142,7 +142,13 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                         let delay = after.unwrap_or_else(|| backoff(row.id, row.attempts));
                         warn!(outbox = row.id, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery will be retried");
                         let mut conn = store.conn().await?;
-                        store::outbox::mark_retry(&mut conn, row.id, &reason, now + delay.as_millis() as i64).await?;
+                        store::outbox::mark_retry(
+                            &mut conn,
+                            row.id,
+                            &reason,
+                            now + delay.as_millis() as i64,
+                        )
+                        .await?;
                         report.retrying += 1;
                     }
                 }

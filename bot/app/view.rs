@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::context::RoomKind;
+use crate::domain::attack::AttackWarning;
+use crate::domain::finding::{FindingWarning, ParsedFinding};
 use crate::domain::ioc::{Ioc, IocFlag, IocKind};
 use crate::domain::metrics::{IncidentTimes, Metric, Metrics};
 use crate::domain::types::Tlp;
@@ -35,7 +37,9 @@ pub mod kind {
 /// incident rooms.
 pub fn may_show(tlp: Tlp, room: &RoomKind, incident: Option<&str>) -> bool {
     match tlp {
-        Tlp::Red => matches!((room, incident), (RoomKind::Incident(room), Some(owner)) if room == owner),
+        Tlp::Red => {
+            matches!((room, incident), (RoomKind::Incident(room), Some(owner)) if room == owner)
+        }
         Tlp::AmberStrict => !matches!(room, RoomKind::Other),
         _ => true,
     }
@@ -93,7 +97,10 @@ pub async fn incident_times(
     let findings = store::findings::list_for_incident(&mut *conn, &incident.id).await?;
     let timeline = store::timeline::list_for_incident(&mut *conn, &incident.id).await?;
     let mut times = IncidentTimes {
-        finding_at: findings.iter().map(|f| store::from_millis(f.created_at)).min(),
+        finding_at: findings
+            .iter()
+            .map(|f| store::from_millis(f.created_at))
+            .min(),
         handoff_at: findings
             .iter()
             .filter_map(|f| f.handed_off_at)
@@ -105,13 +112,14 @@ pub async fn incident_times(
     };
     for entry in &timeline {
         let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
-        if entry.kind == kind::FINDING_CREATED || entry.kind == kind::EVIDENCE_ADDED {
-            if let Some(first) = detail["first_activity"]
-                .as_i64()
-                .map(store::from_millis)
-            {
-                times.first_activity = Some(times.first_activity.map_or(first, |t| t.min(first)));
-            }
+        let carries_activity =
+            entry.kind == kind::FINDING_CREATED || entry.kind == kind::EVIDENCE_ADDED;
+        if let Some(first) = detail["first_activity"]
+            .as_i64()
+            .map(store::from_millis)
+            .filter(|_| carries_activity)
+        {
+            times.first_activity = Some(times.first_activity.map_or(first, |t| t.min(first)));
         }
         if entry.kind == kind::ACTION
             && detail["phase"] == "contain"
@@ -188,4 +196,67 @@ pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
         }
     }
     out
+}
+
+/// The card context of a parsed finding, without what needs the database
+/// (files, overlaps). Free text is defanged; TLP is the caller's business.
+pub fn finding(id: &str, reporter: &str, parsed: &ParsedFinding) -> Value {
+    let techniques: Vec<Value> = parsed
+        .techniques
+        .iter()
+        .map(|technique| {
+            json!({
+                "id": technique.id,
+                "requested": technique.requested,
+                "name": technique.name,
+                "tactics": technique.tactics.iter().map(|tactic| tactic.name.clone()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let evidence: Vec<String> = parsed
+        .evidence
+        .iter()
+        .map(|block| defang_text(block, &parsed.iocs))
+        .collect();
+    json!({
+        "id": id,
+        "restricted": false,
+        "title": defang_text(&parsed.title, &parsed.iocs),
+        "hypothesis": parsed.hypothesis.as_deref().map(|text| defang_text(text, &parsed.iocs)),
+        "techniques": techniques,
+        "hosts": parsed.hosts,
+        "users": parsed.users,
+        "severity": parsed.severity.as_str(),
+        "confidence": parsed.confidence.as_str(),
+        "tlp_label": parsed.tlp.label(),
+        "iocs": parsed.iocs.iter().map(ioc).collect::<Vec<_>>(),
+        "evidence": evidence,
+        "notes": defang_text(&parsed.notes, &parsed.iocs),
+        "files": [],
+        "warnings": warnings(parsed),
+        "defaults": parsed.defaults_applied.iter().map(|field| field.as_str()).collect::<Vec<_>>(),
+        "overlaps": [],
+        "reporter": reporter,
+        "incident": null,
+    })
+}
+
+/// Parser warnings as catalog keys with arguments.
+fn warnings(parsed: &ParsedFinding) -> Vec<Value> {
+    parsed
+        .warnings
+        .iter()
+        .map(|warning| {
+            let args = match warning {
+                FindingWarning::Technique { warning } => match warning {
+                    AttackWarning::Revoked { id, replaced_by, replacement_name } => {
+                        json!({ "id": id, "replaced_by": replaced_by, "replacement_name": replacement_name })
+                    }
+                    AttackWarning::Deprecated { id } | AttackWarning::RemovedInV19 { id } => json!({ "id": id }),
+                },
+                FindingWarning::UnknownTechniqueInText { id } => json!({ "id": id }),
+            };
+            json!({ "key": format!("warning.{}", warning.code()), "args": args })
+        })
+        .collect()
 }

@@ -223,6 +223,9 @@ impl Period {
             .ok_or_else(invalid)?;
         let (count, unit) = folded.split_at(split);
         let count: i64 = count.parse().map_err(|_| invalid())?;
+        if count == 0 {
+            return Err(invalid());
+        }
         let hours_per_unit = match unit.trim() {
             "h" | "hour" | "hours" | "hora" | "horas" => 1,
             "d" | "day" | "days" | "dia" | "dias" => 24,
@@ -230,9 +233,6 @@ impl Period {
             _ => return Err(invalid()),
         };
         let hours = count.checked_mul(hours_per_unit).ok_or_else(invalid)?;
-        if count == 0 {
-            return Err(invalid());
-        }
         if hours > MAX_PERIOD_DAYS * 24 {
             return Err(PeriodError::TooLong {
                 value: value.to_string(),

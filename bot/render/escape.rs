@@ -70,6 +70,9 @@ mod tests {
 
     #[test]
     fn mrkdwn_escapes_mentions() {
-        assert_eq!(escape(Format::Mrkdwn, "<!channel> & co"), "&lt;!channel&gt; &amp; co");
+        assert_eq!(
+            escape(Format::Mrkdwn, "<!channel> & co"),
+            "&lt;!channel&gt; &amp; co"
+        );
     }
 }

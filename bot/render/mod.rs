@@ -151,7 +151,9 @@ impl Renderer {
             .iter()
             .map(|(name, value)| (*name, strip_controls(value)))
             .collect();
-        catalog.format(key, &args).unwrap_or_else(|| key.to_string())
+        catalog
+            .format(key, &args)
+            .unwrap_or_else(|| key.to_string())
     }
 
     /// The catalog of a language.
@@ -374,7 +376,10 @@ mod tests {
     #[test]
     fn html_breaks_lines_outside_pre() {
         let text = "a\nb\n<pre>x\ny</pre>\nc";
-        assert_eq!(finish(Format::Html, text), "a<br>\nb<br>\n<pre>x\ny</pre><br>\nc");
+        assert_eq!(
+            finish(Format::Html, text),
+            "a<br>\nb<br>\n<pre>x\ny</pre><br>\nc"
+        );
     }
 
     #[test]

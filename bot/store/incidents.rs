@@ -104,7 +104,11 @@ pub async fn set_stage(conn: &mut AnyConnection, id: &str, stage: &str) -> anyho
     Ok(())
 }
 
-pub async fn set_severity(conn: &mut AnyConnection, id: &str, severity: &str) -> anyhow::Result<()> {
+pub async fn set_severity(
+    conn: &mut AnyConnection,
+    id: &str,
+    severity: &str,
+) -> anyhow::Result<()> {
     sqlx::query("UPDATE incidents SET severity = $2 WHERE id = $1")
         .bind(id)
         .bind(severity)
@@ -142,10 +146,10 @@ pub async fn participants(
     let rows = sqlx::query(
         "SELECT user_id, role FROM participants WHERE incident_id = $1 ORDER BY role, user_id",
     )
-        .bind(incident_id)
-        .fetch_all(conn)
-        .await
-        .with_context(|| format!("failed to list participants of {incident_id}"))?;
+    .bind(incident_id)
+    .fetch_all(conn)
+    .await
+    .with_context(|| format!("failed to list participants of {incident_id}"))?;
     rows.iter()
         .map(|row| Ok((row.try_get("user_id")?, row.try_get("role")?)))
         .collect::<Result<_, sqlx::Error>>()

@@ -65,17 +65,19 @@ impl Store {
             .disable_statement_logging();
         let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
         if backend == Backend::Sqlite {
-            pool_options = pool_options.max_connections(4).after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("PRAGMA journal_mode = WAL").await?;
-                    conn.execute(sqlx::AssertSqlSafe(format!(
-                        "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
-                    )))
-                    .await?;
-                    conn.execute("PRAGMA synchronous = NORMAL").await?;
-                    Ok(())
-                })
-            });
+            pool_options = pool_options
+                .max_connections(4)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                        )))
+                        .await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        Ok(())
+                    })
+                });
         } else {
             pool_options = pool_options.max_connections(8);
         }
@@ -169,6 +171,9 @@ mod tests {
             redact_url("postgres://bot:s3cret@db:5432/hb"),
             "postgres://bot:***@db:5432/hb"
         );
-        assert_eq!(redact_url("sqlite://hb.db?mode=rwc"), "sqlite://hb.db?mode=rwc");
+        assert_eq!(
+            redact_url("sqlite://hb.db?mode=rwc"),
+            "sqlite://hb.db?mode=rwc"
+        );
     }
 }

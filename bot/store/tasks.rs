@@ -26,13 +26,12 @@ pub async fn add(
     created_by: &str,
     at: i64,
 ) -> anyhow::Result<i64> {
-    let number: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(MAX(number), 0) + 1 FROM tasks WHERE incident_id = $1",
-    )
-    .bind(incident_id)
-    .fetch_one(&mut *conn)
-    .await
-    .context("failed to number a task")?;
+    let number: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM tasks WHERE incident_id = $1")
+            .bind(incident_id)
+            .fetch_one(&mut *conn)
+            .await
+            .context("failed to number a task")?;
     sqlx::query(
         "INSERT INTO tasks (incident_id, number, text, status, created_by, created_at) \
          VALUES ($1, $2, $3, 'open', $4, $5)",

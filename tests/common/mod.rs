@@ -50,13 +50,20 @@ pub async fn test_store(db: Db) -> TestStore {
                 .await
                 .expect("create test database");
             admin.close().await;
-            let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+            let base = admin_url
+                .rsplit_once('/')
+                .map(|(base, _)| base)
+                .unwrap_or(&admin_url);
             format!("{base}/{name}")
         }
     };
     let store = Store::connect(&url).await.expect("connect test store");
     store.migrate().await.expect("migrate test store");
-    TestStore { store, url, _dir: dir }
+    TestStore {
+        store,
+        url,
+        _dir: dir,
+    }
 }
 
 /// A writer whose bytes the test can read back.
@@ -100,8 +107,15 @@ pub async fn harness(db: Db, config: Config) -> Harness {
     let app = App::new(config, db.store.clone()).expect("app starts");
     let out_dir = tempfile::tempdir().expect("output folder");
     let output = Capture::default();
-    let adapter = Arc::new(ShellAdapter::new(out_dir.path(), Box::new(output.clone())).expect("adapter"));
-    Harness { app, adapter, output, out_dir, db }
+    let adapter =
+        Arc::new(ShellAdapter::new(out_dir.path(), Box::new(output.clone())).expect("adapter"));
+    Harness {
+        app,
+        adapter,
+        output,
+        out_dir,
+        db,
+    }
 }
 
 /// The repository folder, for shipped files.

@@ -29,7 +29,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     let phase = phase(word).ok_or_else(|| UserError::new("invalid_phase").arg("value", word))?;
     if text.is_empty() {
-        return Err(UserError::new("missing_text").arg("command", "/action").into());
+        return Err(UserError::new("missing_text")
+            .arg("command", "/action")
+            .into());
     }
     check_length("action", text, MAX_TEXT_CHARS)?;
     let incident = store::incidents::get(ctx.conn, &incident_id)

@@ -23,7 +23,9 @@ const MAX_IOCS_PER_FILE: usize = 500;
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, names) = first_word(args);
     if id_text.is_empty() {
-        return Err(UserError::new("missing_finding_id").arg("command", "/evidence").into());
+        return Err(UserError::new("missing_finding_id")
+            .arg("command", "/evidence")
+            .into());
     }
     let id = finding_id(id_text)?;
     let finding = store::findings::get(ctx.conn, &id)
@@ -32,7 +34,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let attachments = ctx.event.attachments.clone();
     if attachments.is_empty() {
         let name = if names.is_empty() { "-" } else { names };
-        return Err(UserError::new("missing_attachment").arg("value", name).into());
+        return Err(UserError::new("missing_attachment")
+            .arg("value", name)
+            .into());
     }
     if attachments.len() > MAX_FILES_PER_COMMAND {
         return Err(UserError::new("too_many")
@@ -79,9 +83,18 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         if let Ok(text) = std::str::from_utf8(&attachment.content) {
             first_activity = earliest_activity(text, ctx.now).map(store::to_millis);
             let source = format!("evidence:{}", attachment.name);
-            for ioc in ctx.shared.extractor.extract(text).into_iter().take(MAX_IOCS_PER_FILE) {
+            for ioc in ctx
+                .shared
+                .extractor
+                .extract(text)
+                .into_iter()
+                .take(MAX_IOCS_PER_FILE)
+            {
                 let code = view::kind_code(ioc.kind);
-                if existing.iter().any(|(kind, value)| *kind == code && *value == ioc.value) {
+                if existing
+                    .iter()
+                    .any(|(kind, value)| *kind == code && *value == ioc.value)
+                {
                     continue;
                 }
                 let row = IocRow {
@@ -108,13 +121,17 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         .await?;
         if let Some(incident) = &finding.incident_id {
             ctx.enqueue(Effect::Upload {
-                target: Target::Incident { incident: incident.clone() },
+                target: Target::Incident {
+                    incident: incident.clone(),
+                },
                 file_id,
                 caption: None,
             })
             .await?;
         }
-        added_files.push(json!({ "name": attachment.name, "size": attachment.content.len(), "sha256": sha256 }));
+        added_files.push(
+            json!({ "name": attachment.name, "size": attachment.content.len(), "sha256": sha256 }),
+        );
     }
 
     let tlp = finding.tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);

@@ -8,16 +8,16 @@ use crate::app::context::Ctx;
 use crate::app::effects::Target;
 use crate::app::error::{CommandError, CommandResult, UserError};
 use crate::app::view::{self, kind};
-use crate::domain::attack::{AttackError, AttackWarning};
-use crate::domain::finding::{Field, FindingError, FindingWarning, ParsedFinding, parse_finding};
+use crate::domain::attack::AttackError;
+use crate::domain::finding::{Field, FindingError, ParsedFinding, parse_finding};
 use crate::domain::metrics::earliest_activity;
 use crate::domain::stage::Stage;
 use crate::domain::types::Tlp;
 use crate::store::{self, findings::FindingRow, iocs::IocRow};
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
-    let parsed = parse_finding(args, ctx.shared.catalog, &ctx.shared.extractor)
-        .map_err(finding_error)?;
+    let parsed =
+        parse_finding(args, ctx.shared.catalog, &ctx.shared.extractor).map_err(finding_error)?;
     let number = store::counters::next(ctx.conn, "finding").await?;
     let id = format!("F-{number}");
     let now = ctx.now_millis();
@@ -72,9 +72,12 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 
     // The handoff card in the IR room.
     let ir_room = ctx.shared.config.rooms.ir[0].clone();
-    let ir_target = Target::Room { room_id: ir_room.clone() };
+    let ir_target = Target::Room {
+        room_id: ir_room.clone(),
+    };
     let handoff = card_for_room(ctx, &row, &crate::app::context::RoomKind::Ir).await?;
-    ctx.post(ir_target, "handoff_card", json!({ "f": handoff }), false).await?;
+    ctx.post(ir_target, "handoff_card", json!({ "f": handoff }), false)
+        .await?;
     store::findings::mark_handed_off(ctx.conn, &id, now).await?;
     ctx.timeline(
         None,
@@ -122,76 +125,32 @@ async fn card_for_room(
 
 async fn full_card(ctx: &mut Ctx<'_>, row: &FindingRow) -> anyhow::Result<Value> {
     let parsed: ParsedFinding = serde_json::from_str(&row.body)?;
-    let mut iocs = Vec::new();
     let mut overlaps = Vec::new();
     for ioc in &parsed.iocs {
-        iocs.push(view::ioc(ioc));
         let code = view::kind_code(ioc.kind);
-        for (finding, incident) in
-            store::iocs::overlaps(ctx.conn, &code, &ioc.value, Some(&row.id), row.incident_id.as_deref()).await?
-        {
-            overlaps.push(json!({ "ioc": view::ioc(ioc), "finding": finding, "incident": incident }));
+        let found = store::iocs::overlaps(
+            ctx.conn,
+            &code,
+            &ioc.value,
+            Some(&row.id),
+            row.incident_id.as_deref(),
+        )
+        .await?;
+        for (finding, incident) in found {
+            overlaps
+                .push(json!({ "ioc": view::ioc(ioc), "finding": finding, "incident": incident }));
         }
     }
-    let techniques: Vec<Value> = parsed
-        .techniques
-        .iter()
-        .map(|technique| {
-            json!({
-                "id": technique.id,
-                "requested": technique.requested,
-                "name": technique.name,
-                "tactics": technique.tactics.iter().map(|tactic| tactic.name.clone()).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
     let files: Vec<Value> = store::files::list_for_finding(ctx.conn, &row.id)
         .await?
         .iter()
         .map(view::file)
         .collect();
-    let tlp = row.tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);
-    Ok(json!({
-        "id": row.id,
-        "restricted": false,
-        "title": view::defang_text(&parsed.title, &parsed.iocs),
-        "hypothesis": parsed.hypothesis.as_deref().map(|text| view::defang_text(text, &parsed.iocs)),
-        "techniques": techniques,
-        "hosts": parsed.hosts,
-        "users": parsed.users,
-        "severity": parsed.severity.as_str(),
-        "confidence": parsed.confidence.as_str(),
-        "tlp_label": tlp.label(),
-        "iocs": iocs,
-        "evidence": parsed.evidence.iter().map(|block| view::defang_text(block, &parsed.iocs)).collect::<Vec<_>>(),
-        "notes": view::defang_text(&parsed.notes, &parsed.iocs),
-        "files": files,
-        "warnings": warnings(&parsed),
-        "defaults": parsed.defaults_applied.iter().map(|field| field.as_str()).collect::<Vec<_>>(),
-        "overlaps": overlaps,
-        "reporter": row.reporter,
-        "incident": row.incident_id,
-    }))
-}
-
-/// Parser warnings as catalog keys with arguments.
-fn warnings(parsed: &ParsedFinding) -> Vec<Value> {
-    parsed
-        .warnings
-        .iter()
-        .map(|warning| {
-            let args = match warning {
-                FindingWarning::Technique { warning } => match warning {
-                    AttackWarning::Revoked { id, replaced_by, replacement_name } => {
-                        json!({ "id": id, "replaced_by": replaced_by, "replacement_name": replacement_name })
-                    }
-                    AttackWarning::Deprecated { id } | AttackWarning::RemovedInV19 { id } => json!({ "id": id }),
-                },
-                FindingWarning::UnknownTechniqueInText { id } => json!({ "id": id }),
-            };
-            json!({ "key": format!("warning.{}", warning.code()), "args": args })
-        })
-        .collect()
+    let mut card = view::finding(&row.id, &row.reporter, &parsed);
+    card["files"] = json!(files);
+    card["overlaps"] = json!(overlaps);
+    card["incident"] = json!(row.incident_id);
+    Ok(card)
 }
 
 /// A field name as a catalog reference, so the reply names it in the room's
@@ -206,35 +165,77 @@ fn finding_error(error: FindingError) -> CommandError {
     let user = UserError::new(error.code());
     let user = match error {
         FindingError::EmptyTitle => user,
-        FindingError::TooLong { field: f, length, max, line } => user
+        FindingError::TooLong {
+            field: f,
+            length,
+            max,
+            line,
+        } => user
             .arg("field", field(f))
             .arg("length", length)
             .arg("max", max)
-            .arg("line", line.map(|l| l.to_string()).unwrap_or_else(|| "-".into())),
-        FindingError::TooMany { field: f, count, max } => {
-            user.arg("field", field(f)).arg("count", count).arg("max", max)
-        }
-        FindingError::UnknownKey { key, line, suggestion } => match suggestion {
-            Some(suggestion) => user.arg("key", key).arg("line", line).arg("suggestion", suggestion),
-            None => UserError::new("finding_unknown_key_no_suggestion").arg("key", key).arg("line", line),
+            .arg(
+                "line",
+                line.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+            ),
+        FindingError::TooMany {
+            field: f,
+            count,
+            max,
+        } => user
+            .arg("field", field(f))
+            .arg("count", count)
+            .arg("max", max),
+        FindingError::UnknownKey {
+            key,
+            line,
+            suggestion,
+        } => match suggestion {
+            Some(suggestion) => user
+                .arg("key", key)
+                .arg("line", line)
+                .arg("suggestion", suggestion),
+            None => UserError::new("finding_unknown_key_no_suggestion")
+                .arg("key", key)
+                .arg("line", line),
         },
-        FindingError::DuplicateKey { key, line, first_line, .. } => {
-            user.arg("key", key).arg("line", line).arg("first_line", first_line)
+        FindingError::DuplicateKey {
+            key,
+            line,
+            first_line,
+            ..
+        } => user
+            .arg("key", key)
+            .arg("line", line)
+            .arg("first_line", first_line),
+        FindingError::MissingValue { field: f, line } => {
+            user.arg("field", field(f)).arg("line", line)
         }
-        FindingError::MissingValue { field: f, line } => user.arg("field", field(f)).arg("line", line),
-        FindingError::InvalidValue { field: f, value, line, allowed } => user
+        FindingError::InvalidValue {
+            field: f,
+            value,
+            line,
+            allowed,
+        } => user
             .arg("field", field(f))
             .arg("value", value)
             .arg("line", line)
             .arg("allowed", allowed.join(", ")),
         FindingError::InvalidTechnique { value, line, cause } => match cause {
-            AttackError::Malformed { .. } => {
-                UserError::new("finding_technique_malformed").arg("value", value).arg("line", line)
-            }
+            AttackError::Malformed { .. } => UserError::new("finding_technique_malformed")
+                .arg("value", value)
+                .arg("line", line),
             AttackError::Unknown { suggestions, .. } => UserError::new("finding_technique_unknown")
                 .arg("value", value)
                 .arg("line", line)
-                .arg("suggestions", if suggestions.is_empty() { "-".to_string() } else { suggestions.join(", ") }),
+                .arg(
+                    "suggestions",
+                    if suggestions.is_empty() {
+                        "-".to_string()
+                    } else {
+                        suggestions.join(", ")
+                    },
+                ),
         },
         FindingError::InvalidIoc { value, line, .. } => user.arg("value", value).arg("line", line),
         FindingError::UnterminatedCodeBlock { line } => user.arg("line", line),

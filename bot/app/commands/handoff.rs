@@ -16,7 +16,9 @@ use crate::store;
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, rest) = first_word(args);
     if id_text.is_empty() {
-        return Err(UserError::new("missing_finding_id").arg("command", "/handoff").into());
+        return Err(UserError::new("missing_finding_id")
+            .arg("command", "/handoff")
+            .into());
     }
     let id = finding_id(id_text)?;
     let (decision, reason) = first_word(rest);
@@ -24,14 +26,17 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "accept" | "aceptar" | "acepto" => true,
         "decline" | "rechazar" | "rechazo" => false,
         _ => {
-            return Err(UserError::new("invalid_decision").arg("value", decision).into());
+            return Err(UserError::new("invalid_decision")
+                .arg("value", decision)
+                .into());
         }
     };
     check_length("reason", reason, MAX_TEXT_CHARS)?;
     let finding = store::findings::get(ctx.conn, &id)
         .await?
         .ok_or_else(|| UserError::new("finding_not_found").arg("id", &id))?;
-    if finding.status == "accepted" || finding.status == "declined" || finding.incident_id.is_some() {
+    if finding.status == "accepted" || finding.status == "declined" || finding.incident_id.is_some()
+    {
         return Err(UserError::new("handoff_decided")
             .arg("id", &id)
             .arg("status", format!("@finding.status.{}", finding.status))
@@ -41,14 +46,25 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 
     let actor = ctx.actor.id.clone();
     let now = ctx.now_millis();
-    let hunting_room = Target::Room { room_id: finding.room_id.clone() };
+    let hunting_room = Target::Room {
+        room_id: finding.room_id.clone(),
+    };
     if accept {
         store::findings::decide(ctx.conn, &id, "accepted", &actor, None, now).await?;
-        ctx.timeline(None, Some(&id), kind::HANDOFF_ACCEPTED, Some(Stage::Communication.as_str()), json!({}))
-            .await?;
+        ctx.timeline(
+            None,
+            Some(&id),
+            kind::HANDOFF_ACCEPTED,
+            Some(Stage::Communication.as_str()),
+            json!({}),
+        )
+        .await?;
         let incident = incident::open(ctx, vec![finding.clone()], None).await?;
-        ctx.reply_text("handoff_accepted", json!({ "finding": id, "incident": incident, "actor": actor }))
-            .await?;
+        ctx.reply_text(
+            "handoff_accepted",
+            json!({ "finding": id, "incident": incident, "actor": actor }),
+        )
+        .await?;
         if finding.room_id != ctx.event.room_id {
             ctx.post(
                 hunting_room,
@@ -59,7 +75,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             .await?;
         }
     } else {
-        let reason = if reason.is_empty() { None } else { Some(reason) };
+        let reason = if reason.is_empty() {
+            None
+        } else {
+            Some(reason)
+        };
         store::findings::decide(ctx.conn, &id, "declined", &actor, reason, now).await?;
         ctx.timeline(
             None,
@@ -72,8 +92,13 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         let args = json!({ "finding": id, "actor": actor, "reason": reason.unwrap_or("-") });
         ctx.reply_text("handoff_declined", args.clone()).await?;
         if finding.room_id != ctx.event.room_id {
-            ctx.post(hunting_room, "line", json!({ "key": "reply.handoff_declined", "args": args }), false)
-                .await?;
+            ctx.post(
+                hunting_room,
+                "line",
+                json!({ "key": "reply.handoff_declined", "args": args }),
+                false,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -10,18 +10,22 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let value = args.trim().trim_start_matches(['/', '!']);
     if value.is_empty() {
         let commands: Vec<_> = Command::all().iter().map(|c| entry(*c)).collect();
-        ctx.reply("help", json!({ "commands": commands, "one": false })).await?;
+        ctx.reply("help", json!({ "commands": commands, "one": false }))
+            .await?;
         return Ok(());
     }
     let text = format!("/{value}");
     let Some(found) = command::split(&text).and_then(|invocation| invocation.command) else {
-        let suggestion = command::suggest(value).map(|s| format!("/{s}")).unwrap_or("/help".into());
+        let suggestion = command::suggest(value)
+            .map(|s| format!("/{s}"))
+            .unwrap_or("/help".into());
         return Err(UserError::new("unknown_command")
             .arg("command", value)
             .arg("suggestion", suggestion)
             .into());
     };
-    ctx.reply("help", json!({ "commands": [entry(found)], "one": true })).await?;
+    ctx.reply("help", json!({ "commands": [entry(found)], "one": true }))
+        .await?;
     Ok(())
 }
 

@@ -16,7 +16,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     match fold(sub).as_str() {
         "list" | "lista" => list(ctx).await,
         "close" | "cerrar" => close(ctx, rest).await,
-        "" => Err(UserError::new("missing_text").arg("command", "/hunt").into()),
+        "" => Err(UserError::new("missing_text")
+            .arg("command", "/hunt")
+            .into()),
         _ => register(ctx, args.trim()).await,
     }
 }
@@ -25,9 +27,11 @@ async fn register(ctx: &mut Ctx<'_>, hypothesis: &str) -> CommandResult {
     check_length("hypothesis", hypothesis, MAX_TEXT_CHARS)?;
     let mut techniques = Vec::new();
     for id in find_technique_ids(hypothesis) {
-        let resolved = ctx.shared.catalog.resolve(id.as_str()).map_err(|error| {
-            UserError::new(error.code()).arg("value", id.as_str())
-        })?;
+        let resolved = ctx
+            .shared
+            .catalog
+            .resolve(id.as_str())
+            .map_err(|error| UserError::new(error.code()).arg("value", id.as_str()))?;
         techniques.push(json!({ "id": resolved.id, "name": resolved.name }));
     }
     let number = store::counters::next(ctx.conn, "hunt").await?;
@@ -73,7 +77,9 @@ async fn close(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "found" | "encontrado" | "hallado" => "found",
         "nothing" | "nada" => "nothing",
         _ => {
-            return Err(UserError::new("invalid_hunt_result").arg("value", result_text).into());
+            return Err(UserError::new("invalid_hunt_result")
+                .arg("value", result_text)
+                .into());
         }
     };
     let hunt = store::hunts::get(ctx.conn, &id)
@@ -89,7 +95,9 @@ async fn close(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (linked, notes) = match finding_id(maybe_finding) {
         Ok(finding) if result == "found" => {
             if store::findings::get(ctx.conn, &finding).await?.is_none() {
-                return Err(UserError::new("finding_not_found").arg("id", &finding).into());
+                return Err(UserError::new("finding_not_found")
+                    .arg("id", &finding)
+                    .into());
             }
             (Some(finding), after)
         }

@@ -50,7 +50,9 @@ async fn open_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         }
     }
     if ids.is_empty() {
-        return Err(UserError::new("missing_finding_id").arg("command", "/incident open").into());
+        return Err(UserError::new("missing_finding_id")
+            .arg("command", "/incident open")
+            .into());
     }
     if ids.len() > MAX_FINDINGS_PER_OPEN {
         return Err(UserError::new("too_many")
@@ -65,12 +67,19 @@ async fn open_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             .await?
             .ok_or_else(|| UserError::new("finding_not_found").arg("id", id))?;
         if let Some(incident) = &row.incident_id {
-            return Err(UserError::new("finding_in_incident").arg("id", id).arg("incident", incident).into());
+            return Err(UserError::new("finding_in_incident")
+                .arg("id", id)
+                .arg("incident", incident)
+                .into());
         }
         findings.push(row);
     }
     let incident = open(ctx, findings, severity).await?;
-    ctx.reply_text("incident_opened", json!({ "incident": incident, "actor": ctx.actor.id })).await?;
+    ctx.reply_text(
+        "incident_opened",
+        json!({ "incident": incident, "actor": ctx.actor.id }),
+    )
+    .await?;
     Ok(())
 }
 
@@ -84,19 +93,40 @@ async fn link_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         .await?
         .ok_or_else(|| UserError::new("finding_not_found").arg("id", &id))?;
     if let Some(other) = &finding.incident_id {
-        return Err(UserError::new("finding_in_incident").arg("id", &id).arg("incident", other).into());
+        return Err(UserError::new("finding_in_incident")
+            .arg("id", &id)
+            .arg("incident", other)
+            .into());
     }
     store::findings::link_incident(ctx.conn, &id, &incident).await?;
     store::incidents::add_participant(ctx.conn, &incident, &finding.reporter, "hunter").await?;
-    ctx.timeline(Some(&incident), Some(&id), kind::FINDING_LINKED, None, json!({ "finding": id }))
-        .await?;
-    let target = Target::Incident { incident: incident.clone() };
+    ctx.timeline(
+        Some(&incident),
+        Some(&id),
+        kind::FINDING_LINKED,
+        None,
+        json!({ "finding": id }),
+    )
+    .await?;
+    let target = Target::Incident {
+        incident: incident.clone(),
+    };
     let card = finding::card_context(ctx, &finding, true).await?;
-    ctx.post(target.clone(), "finding_card", json!({ "f": card }), false).await?;
+    ctx.post(target.clone(), "finding_card", json!({ "f": card }), false)
+        .await?;
     for file in store::files::list_for_finding(ctx.conn, &id).await? {
-        ctx.enqueue(Effect::Upload { target: target.clone(), file_id: file.id, caption: None }).await?;
+        ctx.enqueue(Effect::Upload {
+            target: target.clone(),
+            file_id: file.id,
+            caption: None,
+        })
+        .await?;
     }
-    ctx.reply_text("finding_linked", json!({ "finding": id, "incident": incident })).await?;
+    ctx.reply_text(
+        "finding_linked",
+        json!({ "finding": id, "incident": incident }),
+    )
+    .await?;
     Ok(())
 }
 
@@ -114,9 +144,9 @@ pub async fn open(
     let id = format!("INC-{year}-{number:04}");
 
     let lead = &findings[0];
-    let severity = severity
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|| highest(&findings, |f| f.severity.parse::<Severity>().ok()).unwrap_or(lead.severity.clone()));
+    let severity = severity.map(|s| s.as_str().to_string()).unwrap_or_else(|| {
+        highest(&findings, |f| f.severity.parse::<Severity>().ok()).unwrap_or(lead.severity.clone())
+    });
     let tlp = highest(&findings, |f| f.tlp.parse::<Tlp>().ok()).unwrap_or(lead.tlp.clone());
     let row = IncidentRow {
         id: id.clone(),
@@ -147,8 +177,14 @@ pub async fn open(
         invite.push(ctx.actor.id.clone());
     }
     let finding_ids: Vec<&str> = findings.iter().map(|f| f.id.as_str()).collect();
-    ctx.timeline(Some(&id), None, kind::INCIDENT_OPENED, Some(Stage::Coordination.as_str()), json!({ "findings": finding_ids }))
-        .await?;
+    ctx.timeline(
+        Some(&id),
+        None,
+        kind::INCIDENT_OPENED,
+        Some(Stage::Coordination.as_str()),
+        json!({ "findings": finding_ids }),
+    )
+    .await?;
     ctx.timeline(
         Some(&id),
         None,
@@ -166,7 +202,11 @@ pub async fn open(
     let (name, topic) = if tlp_value == Tlp::Red {
         (
             renderer.text(lang, "room.name_restricted", &[("id", &id)]),
-            renderer.text(lang, "room.topic_restricted", &[("severity", &severity_label)]),
+            renderer.text(
+                lang,
+                "room.topic_restricted",
+                &[("severity", &severity_label)],
+            ),
         )
     } else {
         (
@@ -174,7 +214,11 @@ pub async fn open(
             renderer.text(
                 lang,
                 "room.topic",
-                &[("severity", &severity_label), ("tlp", tlp_value.label()), ("title", &row.title)],
+                &[
+                    ("severity", &severity_label),
+                    ("tlp", tlp_value.label()),
+                    ("title", &row.title),
+                ],
             ),
         )
     };
@@ -190,7 +234,9 @@ pub async fn open(
     .await?;
 
     // Summary, pinned, with every finding in full: this is the incident room.
-    let target = Target::Incident { incident: id.clone() };
+    let target = Target::Incident {
+        incident: id.clone(),
+    };
     let mut cards = Vec::new();
     for finding in &findings {
         cards.push(finding::card_context(ctx, finding, true).await?);
@@ -203,7 +249,11 @@ pub async fn open(
     });
     ctx.enqueue(Effect::Post {
         target: target.clone(),
-        message: Message { template: "incident_summary".into(), lang, context: summary },
+        message: Message {
+            template: "incident_summary".into(),
+            lang,
+            context: summary,
+        },
         reply_to: None,
         pin: true,
     })
@@ -211,17 +261,34 @@ pub async fn open(
 
     // Evidence files, then the IOC file.
     for file in store::files::list_for_incident(ctx.conn, &id).await? {
-        ctx.enqueue(Effect::Upload { target: target.clone(), file_id: file.id, caption: None }).await?;
+        ctx.enqueue(Effect::Upload {
+            target: target.clone(),
+            file_id: file.id,
+            caption: None,
+        })
+        .await?;
     }
     let ioc_file = ioc_file(ctx, &id).await?;
-    ctx.enqueue(Effect::Upload { target, file_id: ioc_file, caption: None }).await?;
+    ctx.enqueue(Effect::Upload {
+        target,
+        file_id: ioc_file,
+        caption: None,
+    })
+    .await?;
     info!(incident = %id, findings = ?finding_ids, "incident opened");
     Ok(id)
 }
 
 /// The highest of a per-finding value (severity or TLP), as its code.
-fn highest<T: Ord + Copy + AsCode>(findings: &[FindingRow], get: impl Fn(&FindingRow) -> Option<T>) -> Option<String> {
-    findings.iter().filter_map(get).max().map(|value| value.code().to_string())
+fn highest<T: Ord + Copy + AsCode>(
+    findings: &[FindingRow],
+    get: impl Fn(&FindingRow) -> Option<T>,
+) -> Option<String> {
+    findings
+        .iter()
+        .filter_map(get)
+        .max()
+        .map(|value| value.code().to_string())
 }
 
 trait AsCode {
@@ -249,7 +316,11 @@ async fn ioc_file(ctx: &mut Ctx<'_>, incident: &str) -> anyhow::Result<i64> {
     text.push_str("\n# type\tvalue_defanged\tflags\tsource\n");
     for row in &rows {
         if let Some(ioc) = view::ioc_from_row(row) {
-            let flags: Vec<String> = ioc.flags.iter().map(|flag| view::flag_code(*flag)).collect();
+            let flags: Vec<String> = ioc
+                .flags
+                .iter()
+                .map(|flag| view::flag_code(*flag))
+                .collect();
             text.push_str(&format!(
                 "{}\t{}\t{}\t{}\n",
                 row.kind,

@@ -56,7 +56,10 @@ async fn add(ctx: &mut Ctx<'_>, incident: &str, values: &str) -> CommandResult {
     let mut overlaps = Vec::new();
     for ioc in &iocs {
         let code = view::kind_code(ioc.kind);
-        if existing.iter().any(|row| row.kind == code && row.value == ioc.value) {
+        if existing
+            .iter()
+            .any(|row| row.kind == code && row.value == ioc.value)
+        {
             continue;
         }
         let row = IocRow {
@@ -70,13 +73,21 @@ async fn add(ctx: &mut Ctx<'_>, incident: &str, values: &str) -> CommandResult {
             created_at: ctx.now_millis(),
         };
         store::iocs::insert(ctx.conn, &row).await?;
-        for (finding, other) in store::iocs::overlaps(ctx.conn, &code, &ioc.value, None, Some(incident)).await? {
+        for (finding, other) in
+            store::iocs::overlaps(ctx.conn, &code, &ioc.value, None, Some(incident)).await?
+        {
             overlaps.push(json!({ "ioc": view::ioc(ioc), "finding": finding, "incident": other }));
         }
         added.push(view::ioc(ioc));
     }
-    ctx.timeline(Some(incident), None, kind::IOC_ADDED, None, json!({ "count": added.len() }))
-        .await?;
+    ctx.timeline(
+        Some(incident),
+        None,
+        kind::IOC_ADDED,
+        None,
+        json!({ "count": added.len() }),
+    )
+    .await?;
     ctx.reply(
         "ioc_added",
         json!({ "incident": incident, "added": added, "skipped": iocs.len() - added.len(), "overlaps": overlaps }),
@@ -96,6 +107,7 @@ async fn list(ctx: &mut Ctx<'_>, incident: &str) -> CommandResult {
             value
         })
         .collect();
-    ctx.reply("ioc_list", json!({ "incident": incident, "iocs": iocs })).await?;
+    ctx.reply("ioc_list", json!({ "incident": incident, "iocs": iocs }))
+        .await?;
     Ok(())
 }

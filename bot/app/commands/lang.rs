@@ -21,6 +21,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let room = ctx.event.room_id.clone();
     store::rooms::set_lang(ctx.conn, &platform, &room, lang.as_str()).await?;
     ctx.lang = lang;
-    ctx.reply_text("lang_set", json!({ "lang": lang.as_str() })).await?;
+    ctx.reply_text("lang_set", json!({ "lang": lang.as_str() }))
+        .await?;
     Ok(())
 }

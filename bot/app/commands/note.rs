@@ -11,14 +11,22 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let incident = ctx.require_incident_room()?;
     let text = args.trim();
     if text.is_empty() {
-        return Err(UserError::new("missing_text").arg("command", "/note").into());
+        return Err(UserError::new("missing_text")
+            .arg("command", "/note")
+            .into());
     }
     check_length("note", text, MAX_TEXT_CHARS)?;
     let stage = crate::store::incidents::get(ctx.conn, &incident)
         .await?
         .map(|row| row.stage);
-    ctx.timeline(Some(&incident), None, kind::NOTE, stage.as_deref(), json!({ "text": text }))
-        .await?;
+    ctx.timeline(
+        Some(&incident),
+        None,
+        kind::NOTE,
+        stage.as_deref(),
+        json!({ "text": text }),
+    )
+    .await?;
     ctx.reply_text(
         "note_added",
         json!({ "incident": incident, "actor": ctx.actor.id, "time": view::time_text(ctx.now_millis()) }),

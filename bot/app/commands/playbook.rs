@@ -18,13 +18,19 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         .collect::<Vec<_>>()
         .join(", ");
     if name.is_empty() {
-        return Err(UserError::new("missing_playbook").arg("available", available).into());
+        return Err(UserError::new("missing_playbook")
+            .arg("available", available)
+            .into());
     }
     let playbook = ctx
         .shared
         .playbooks
         .find(name)
-        .map_err(|_| UserError::new("playbook_not_found").arg("value", name).arg("available", &available))?
+        .map_err(|_| {
+            UserError::new("playbook_not_found")
+                .arg("value", name)
+                .arg("available", &available)
+        })?
         .clone();
     let lang = ctx.lang;
     let steps: Vec<_> = playbook
@@ -38,11 +44,18 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         let now = ctx.now_millis();
         let actor = ctx.actor.id.clone();
         for step in &playbook.steps {
-            let number = store::tasks::add(ctx.conn, &incident, step.text(lang), &actor, now).await?;
+            let number =
+                store::tasks::add(ctx.conn, &incident, step.text(lang), &actor, now).await?;
             first_task.get_or_insert(number);
         }
-        ctx.timeline(Some(&incident), None, kind::PLAYBOOK, None, json!({ "playbook": playbook.id }))
-            .await?;
+        ctx.timeline(
+            Some(&incident),
+            None,
+            kind::PLAYBOOK,
+            None,
+            json!({ "playbook": playbook.id }),
+        )
+        .await?;
     }
     ctx.reply(
         "playbook",

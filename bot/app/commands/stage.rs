@@ -14,12 +14,17 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let incident = store::incidents::get(ctx.conn, &incident_id)
         .await?
         .ok_or_else(|| UserError::new("incident_not_found").arg("id", &incident_id))?;
-    let current = Stage::parse(&incident.stage)
-        .map_err(|_| anyhow::anyhow!("stored stage {:?} of {incident_id} is invalid", incident.stage))?;
+    let current = Stage::parse(&incident.stage).map_err(|_| {
+        anyhow::anyhow!(
+            "stored stage {:?} of {incident_id} is invalid",
+            incident.stage
+        )
+    })?;
 
     let value = args.trim();
     if value.is_empty() {
-        ctx.reply("stage", stage_context(&incident_id, current, None)).await?;
+        ctx.reply("stage", stage_context(&incident_id, current, None))
+            .await?;
         return Ok(());
     }
     let target = StageTarget::parse(value).map_err(stage_error)?;
@@ -41,7 +46,8 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
                 json!({ "from": from.as_str(), "to": to.as_str() }),
             )
             .await?;
-            ctx.reply("stage", stage_context(&incident_id, to, Some(from))).await?;
+            ctx.reply("stage", stage_context(&incident_id, to, Some(from)))
+                .await?;
         }
     }
     Ok(())
@@ -72,10 +78,22 @@ fn stage_error(error: StageError) -> UserError {
     let user = UserError::new(error.code());
     match error {
         StageError::Unknown { value } => user.arg("value", value),
+        StageError::Backwards {
+            from,
+            to,
+            expected: None,
+        } => UserError::new("stage_backwards_last")
+            .arg("from", format!("@stage.{}", from.as_str()))
+            .arg("to", format!("@stage.{}", to.as_str())),
         StageError::Backwards { from, to, expected } => user
             .arg("from", format!("@stage.{}", from.as_str()))
             .arg("to", format!("@stage.{}", to.as_str()))
-            .arg("expected", expected.map(|s| format!("@stage.{}", s.as_str())).unwrap_or_default()),
+            .arg(
+                "expected",
+                expected
+                    .map(|s| format!("@stage.{}", s.as_str()))
+                    .unwrap_or_default(),
+            ),
         StageError::Skipped { from, to, expected } => user
             .arg("from", format!("@stage.{}", from.as_str()))
             .arg("to", format!("@stage.{}", to.as_str()))

@@ -21,7 +21,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "all" | "todo" | "todos" | "todas" => overview(ctx, false).await,
         "mine" | "mio" | "mios" | "mias" => overview(ctx, true).await,
         _ if folded.starts_with("inc-") => detail(ctx, &value.to_uppercase()).await,
-        _ => Err(UserError::new("invalid_status_arg").arg("value", value).into()),
+        _ => Err(UserError::new("invalid_status_arg")
+            .arg("value", value)
+            .into()),
     }
 }
 
@@ -36,7 +38,9 @@ async fn overview(ctx: &mut Ctx<'_>, mine: bool) -> CommandResult {
         let mut kept = Vec::new();
         for incident in incidents {
             let participants = store::incidents::participants(ctx.conn, &incident.id).await?;
-            if incident.owner == ctx.actor.id || participants.iter().any(|(user, _)| *user == ctx.actor.id) {
+            if incident.owner == ctx.actor.id
+                || participants.iter().any(|(user, _)| *user == ctx.actor.id)
+            {
                 kept.push(incident);
             }
         }
@@ -46,7 +50,12 @@ async fn overview(ctx: &mut Ctx<'_>, mine: bool) -> CommandResult {
     for incident in &incidents {
         let times = view::incident_times(ctx.conn, incident).await?;
         let hidden = restricted(ctx, incident);
-        lines.push(view::incident_line(incident, view::metrics(&times.metrics()), ctx.now, hidden));
+        lines.push(view::incident_line(
+            incident,
+            view::metrics(&times.metrics()),
+            ctx.now,
+            hidden,
+        ));
     }
     let waiting = if mine {
         let findings = store::findings::list_open_by_reporter(ctx.conn, &ctx.actor.id).await?;
@@ -90,13 +99,25 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
             .into_iter()
             .map(|entry| {
                 let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
+                let text = |name: &str| detail[name].as_str().unwrap_or_default().to_string();
+                let args = json!({
+                    "finding": entry.finding_id.clone().unwrap_or_default(),
+                    "name": text("name"),
+                    "from": format!("@stage.{}", text("from")),
+                    "to": format!("@stage.{}", text("to")),
+                    "number": detail["number"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
+                    "text": text("text"),
+                    "phase": format!("@phase.{}", text("phase")),
+                    "count": detail["count"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
+                    "playbook": text("playbook"),
+                });
                 json!({
                     "at": view::time_text(entry.at),
                     "actor": entry.actor,
                     "kind": entry.kind,
                     "stage": entry.stage,
-                    "finding": entry.finding_id,
                     "detail": detail,
+                    "args": args,
                 })
             })
             .filter(|entry| entry["kind"] != kind::IOC_ADDED || entry["detail"]["count"] != 0)
@@ -111,7 +132,10 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
             .map(|task| json!({ "number": task.number, "text": task.text, "done": task.status == "done" }))
             .collect()
     };
-    ctx.reply("status_incident", json!({ "incident": line, "timeline": timeline, "tasks": tasks }))
-        .await?;
+    ctx.reply(
+        "status_incident",
+        json!({ "incident": line, "timeline": timeline, "tasks": tasks }),
+    )
+    .await?;
     Ok(())
 }

@@ -26,16 +26,27 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 
 async fn add(ctx: &mut Ctx<'_>, incident: &str, text: &str) -> CommandResult {
     if text.is_empty() {
-        return Err(UserError::new("missing_text").arg("command", "/task add").into());
+        return Err(UserError::new("missing_text")
+            .arg("command", "/task add")
+            .into());
     }
     check_length("task", text, MAX_TEXT_CHARS)?;
     let now = ctx.now_millis();
     let actor = ctx.actor.id.clone();
     let number = store::tasks::add(ctx.conn, incident, text, &actor, now).await?;
-    ctx.timeline(Some(incident), None, kind::TASK_ADDED, None, json!({ "number": number, "text": text }))
-        .await?;
-    ctx.reply_text("task_added", json!({ "incident": incident, "number": number.to_string(), "text": text }))
-        .await?;
+    ctx.timeline(
+        Some(incident),
+        None,
+        kind::TASK_ADDED,
+        None,
+        json!({ "number": number, "text": text }),
+    )
+    .await?;
+    ctx.reply_text(
+        "task_added",
+        json!({ "incident": incident, "number": number.to_string(), "text": text }),
+    )
+    .await?;
     Ok(())
 }
 
@@ -49,17 +60,30 @@ async fn done(ctx: &mut Ctx<'_>, incident: &str, value: &str) -> CommandResult {
     let actor = ctx.actor.id.clone();
     let task = store::tasks::complete(ctx.conn, incident, number, &actor, now)
         .await?
-        .ok_or_else(|| UserError::new("task_not_found").arg("number", number).arg("incident", incident))?;
+        .ok_or_else(|| {
+            UserError::new("task_not_found")
+                .arg("number", number)
+                .arg("incident", incident)
+        })?;
     if task.status != "open" {
         return Err(UserError::new("task_already_done")
             .arg("number", number)
             .arg("user", task.done_by.unwrap_or_default())
             .into());
     }
-    ctx.timeline(Some(incident), None, kind::TASK_DONE, None, json!({ "number": number, "text": task.text }))
-        .await?;
-    ctx.reply_text("task_done", json!({ "number": number.to_string(), "text": task.text, "actor": actor }))
-        .await?;
+    ctx.timeline(
+        Some(incident),
+        None,
+        kind::TASK_DONE,
+        None,
+        json!({ "number": number, "text": task.text }),
+    )
+    .await?;
+    ctx.reply_text(
+        "task_done",
+        json!({ "number": number.to_string(), "text": task.text, "actor": actor }),
+    )
+    .await?;
     Ok(())
 }
 

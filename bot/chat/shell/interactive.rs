@@ -74,10 +74,8 @@ pub async fn run_interactive(
                         continue;
                     }
                     user = format!("@{}", name.trim_start_matches('@'));
-                    if let Some(role) = header_role(role) {
-                        if header_roles {
-                            app.directory().grant(&user, role);
-                        }
+                    if let Some(role) = header_role(role).filter(|_| header_roles) {
+                        app.directory().grant(&user, role);
                     }
                 }
                 "room" => {
@@ -86,7 +84,11 @@ pub async fn run_interactive(
                         println!("usage: :room #ROOM");
                         continue;
                     }
-                    room = if name.starts_with('#') { name.to_string() } else { format!("#{name}") };
+                    room = if name.starts_with('#') {
+                        name.to_string()
+                    } else {
+                        format!("#{name}")
+                    };
                 }
                 other => println!("unknown shell command :{other}; try :help"),
             }

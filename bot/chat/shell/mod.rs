@@ -71,7 +71,10 @@ impl ShellAdapter {
     }
 
     fn print(&self, text: &str) {
-        let mut output = self.output.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut output = self
+            .output
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         let _ = writeln!(output, "{text}");
         let _ = output.flush();
     }
@@ -104,8 +107,16 @@ impl ShellAdapter {
         Ok(())
     }
 
-    fn save_file(&self, room_id: &str, name: &str, content: &[u8]) -> Result<PathBuf, DeliveryError> {
-        let folder = self.out_dir.join("files").join(safe_name(room_id.trim_start_matches('#')));
+    fn save_file(
+        &self,
+        room_id: &str,
+        name: &str,
+        content: &[u8],
+    ) -> Result<PathBuf, DeliveryError> {
+        let folder = self
+            .out_dir
+            .join("files")
+            .join(safe_name(room_id.trim_start_matches('#')));
         fs::create_dir_all(&folder).map_err(|error| DeliveryError::Retry {
             reason: format!("cannot create {}: {error}", folder.display()),
             after: None,
@@ -123,10 +134,20 @@ impl ShellAdapter {
 fn safe_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let trimmed = cleaned.trim_start_matches('.');
-    if trimmed.is_empty() { "file".into() } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        "file".into()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 fn indent(text: &str) -> String {
@@ -156,16 +177,30 @@ impl ChatAdapter for ShellAdapter {
             return Ok(delivered);
         }
         let delivered = match delivery {
-            Delivery::Post { room_id, message, pin, .. } => {
+            Delivery::Post {
+                room_id,
+                message,
+                pin,
+                ..
+            } => {
                 let header = if pin {
                     format!("  ┌ huntbridge → {room_id} (fijado / pinned)")
                 } else {
                     format!("  ┌ huntbridge → {room_id}")
                 };
                 self.print(&format!("{header}\n{}\n  └", indent(&message.plain)));
-                Delivered { room_id: Some(room_id), message_id: Some(key.to_string()) }
+                Delivered {
+                    room_id: Some(room_id),
+                    message_id: Some(key.to_string()),
+                }
             }
-            Delivery::CreateRoom { alias, name, topic, invite, encrypted } => {
+            Delivery::CreateRoom {
+                alias,
+                name,
+                topic,
+                invite,
+                encrypted,
+            } => {
                 let room_id = format!("#{}", safe_name(&alias));
                 self.print(&format!(
                     "  ★ sala creada / room created: {room_id}\n  │ {}\n  │ {}\n  │ invitados / invited: {}{}\n  └",
@@ -174,9 +209,18 @@ impl ChatAdapter for ShellAdapter {
                     invite.join(", "),
                     if encrypted { "\n  │ privada y cifrada / private and encrypted" } else { "" },
                 ));
-                Delivered { room_id: Some(room_id), message_id: None }
+                Delivered {
+                    room_id: Some(room_id),
+                    message_id: None,
+                }
             }
-            Delivery::Upload { room_id, name, content, caption, .. } => {
+            Delivery::Upload {
+                room_id,
+                name,
+                content,
+                caption,
+                ..
+            } => {
                 let path = self.save_file(&room_id, &name, &content)?;
                 let mut text = format!(
                     "  ┌ huntbridge → {room_id}: archivo / file {} ({} bytes)\n  │ → {}",
@@ -189,7 +233,10 @@ impl ChatAdapter for ShellAdapter {
                     text.push_str(&indent(&caption.plain));
                 }
                 self.print(&format!("{text}\n  └"));
-                Delivered { room_id: Some(room_id), message_id: Some(key.to_string()) }
+                Delivered {
+                    room_id: Some(room_id),
+                    message_id: Some(key.to_string()),
+                }
             }
         };
         self.remember(key, &delivered)?;

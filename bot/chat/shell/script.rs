@@ -60,14 +60,16 @@ pub fn parse_script(text: &str) -> anyhow::Result<Vec<ScriptMessage>> {
             let Some(who) = who.strip_prefix('@') else {
                 bail!("line {number}: the user must start with @, found {who:?}");
             };
-            let (user, role) = match who.split_once(':') {
-                Some((user, role_text)) => {
-                    let role = header_role(role_text).with_context(|| {
-                        format!("line {number}: unknown role {role_text:?}; use hunt, ir, lead or admin")
-                    })?;
-                    (user, Some(role))
+            // The role is the part after the last `:` when it names a role,
+            // so Matrix-style IDs (`@ana:example.org:hunt`) keep their colon.
+            let (user, role) = match who.rsplit_once(':') {
+                Some((user, role_text)) if header_role(role_text).is_some() => {
+                    (user, header_role(role_text))
                 }
-                None => (who, None),
+                Some((_, role_text)) if !role_text.contains('.') => {
+                    bail!("line {number}: unknown role {role_text:?}; use hunt, ir, lead or admin")
+                }
+                _ => (who, None),
             };
             if !room.starts_with('#') && !room.starts_with('!') {
                 bail!("line {number}: the room must start with #, found {room:?}");
@@ -116,7 +118,12 @@ pub async fn run_script(
     // Replies stored by an earlier run that stopped before delivering them.
     worker.drain().await?;
     for (index, message) in messages.iter().enumerate() {
-        writeln!(echo, "\n--- {} #{}", message.user, message.room.trim_start_matches('#'))?;
+        writeln!(
+            echo,
+            "\n--- {} #{}",
+            message.user,
+            message.room.trim_start_matches('#')
+        )?;
         for line in message.text.lines() {
             writeln!(echo, "{line}")?;
         }
@@ -128,17 +135,19 @@ pub async fn run_script(
                 Some(room) => room,
                 None => {
                     warn!(line = message.line, "no incident room yet; message skipped");
-                    writeln!(echo, "  (no incident room exists yet: message at line {} skipped)", message.line)?;
+                    writeln!(
+                        echo,
+                        "  (no incident room exists yet: message at line {} skipped)",
+                        message.line
+                    )?;
                     continue;
                 }
             }
         } else {
             message.room.clone()
         };
-        if header_roles {
-            if let Some(role) = message.role {
-                app.directory().grant(&message.user, role);
-            }
+        if let Some(role) = message.role.filter(|_| header_roles) {
+            app.directory().grant(&message.user, role);
         }
         let event = ChatEvent {
             platform: PLATFORM.into(),
@@ -166,7 +175,10 @@ pub fn evidence_files(text: &str, base_dir: &Path) -> anyhow::Result<Vec<Attachm
     let first_line = text.lines().next().unwrap_or("");
     let mut words = first_line.split_whitespace();
     let command = words.next().unwrap_or("").to_lowercase();
-    if !matches!(command.as_str(), "/evidence" | "/evidencia" | "!evidence" | "!evidencia") {
+    if !matches!(
+        command.as_str(),
+        "/evidence" | "/evidencia" | "!evidence" | "!evidencia"
+    ) {
         return Ok(Vec::new());
     }
     let _finding = words.next();
@@ -211,7 +223,8 @@ mod tests {
 
     #[test]
     fn parse_reads_headers_and_bodies() {
-        let text = "--- @ana:hunt #caza\n/finding A\nhosts: x\n--- @luis:ir #ir\n/handoff F-1 accept\n";
+        let text =
+            "--- @ana:hunt #caza\n/finding A\nhosts: x\n--- @luis:ir #ir\n/handoff F-1 accept\n";
         let messages = parse_script(text).unwrap();
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[0].user, "@ana");
@@ -225,6 +238,17 @@ mod tests {
     fn parse_rejects_unknown_role_with_line() {
         let error = parse_script("--- @ana:boss #caza\nhola").unwrap_err();
         assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn parse_keeps_matrix_user_ids() {
+        let messages =
+            parse_script("--- @ana:example.org:hunt #caza\nhola\n--- @luis:example.org #ir\nx")
+                .unwrap();
+        assert_eq!(messages[0].user, "@ana:example.org");
+        assert_eq!(messages[0].role, Some(Role::Hunter));
+        assert_eq!(messages[1].user, "@luis:example.org");
+        assert_eq!(messages[1].role, None);
     }
 
     #[test]

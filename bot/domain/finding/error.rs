@@ -1,5 +1,5 @@
-//! Why a finding is rejected ([`FindingError`]) and what the reply should
-//! remark on when it is accepted ([`FindingWarning`]).
+//! Errors that reject a finding ([`FindingError`]) and warnings that the
+//! reply shows about an accepted one ([`FindingWarning`]).
 //!
 //! Both carry data and a stable `code()`, so the render layer picks a
 //! localized message. Their `Display` text is English for logs only.

@@ -142,6 +142,8 @@ fn open_fence(line: &str, line_number: usize) -> Opening<'_> {
 
     // "```" or "```lang" open an empty block. Anything else is the first line
     // of content, as Slack sends it.
+    // NOTE: a Slack block whose first line is one bare word (```whoami) reads
+    // as a language tag, so that word is dropped from the evidence.
     let mut lines = Vec::new();
     if !rest.is_empty() && !is_language_tag(rest) {
         lines.push(rest);

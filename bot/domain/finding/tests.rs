@@ -430,8 +430,11 @@ fn removed_and_deprecated_techniques_warn() {
 
 #[test]
 fn revoked_and_replacement_listed_once() {
-    let finding = parse("T\ntechniques: T1218.010, T1117").unwrap();
+    let finding = parse("T\ntechniques: T1218.010, T1117\nT1117 otra vez").unwrap();
     assert_eq!(technique_ids(&finding), ["T1218.010"]);
+    // The revoked ID is still pointed out, once.
+    let codes: Vec<_> = finding.warnings.iter().map(FindingWarning::code).collect();
+    assert_eq!(codes, ["technique_revoked"]);
 }
 
 #[test]

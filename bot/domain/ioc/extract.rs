@@ -50,10 +50,10 @@ pub(super) fn classify_one(extractor: &Extractor, value: &str) -> Result<Ioc, Io
 /// or brackets around the whole value, repeatedly.
 fn strip_wrappers(value: &str) -> &str {
     let mut value = value.trim();
-    for bullet in ["- ", "* ", "• "] {
-        if let Some(rest) = value.strip_prefix(bullet) {
-            value = rest.trim_start();
-        }
+    if let Some(rest) = value.strip_prefix(['-', '*', '•'])
+        && (rest.is_empty() || rest.starts_with(char::is_whitespace))
+    {
+        value = rest.trim_start();
     }
     loop {
         let before = value;

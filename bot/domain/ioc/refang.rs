@@ -26,16 +26,34 @@ const fn trigger_table() -> [bool; 256] {
 static TRIGGER: [bool; 256] = trigger_table();
 
 /// Returns `text` with JSON escapes, defanging, Slack links and entities
-/// undone. Borrows `text` when nothing needs rewriting.
+/// undone. Borrows `text` when nothing needs rewriting: most `(`, `[`, `{`,
+/// `&` and `<` in logs start no rewrite, so a dry pass looks for the first one
+/// that does before anything is copied.
 pub(crate) fn refang(text: &str) -> Cow<'_, str> {
     let unescaped = unescape_json_lines(text);
-    let Some(first) = unescaped.bytes().position(|c| TRIGGER[usize::from(c)]) else {
+    let Some((first, rewrite)) = first_rewrite(&unescaped) else {
         return unescaped;
     };
     let mut out = String::with_capacity(unescaped.len());
     out.push_str(&unescaped[..first]);
-    refang_into(&unescaped[first..], &mut out, true);
+    let next = rewrite.apply(&mut out);
+    refang_into(&unescaped[next..], &mut out, true);
     Cow::Owned(out)
+}
+
+/// Finds the first rewrite in `text` and its offset.
+fn first_rewrite(text: &str) -> Option<(usize, Rewrite)> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if TRIGGER[usize::from(bytes[i])]
+            && let Some(rewrite) = rewrite_at(text, i, &bytes[..i], true)
+        {
+            return Some((i, rewrite));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Decodes the string escapes of every line that is a JSON object (it starts
@@ -99,6 +117,33 @@ fn unescape_json_into(line: &str, out: &mut String) {
     out.push_str(&line[copied..]);
 }
 
+/// A rewrite at a trigger byte: drop the space before it when `pop_space`
+/// is set, write `replacement`, and go on at `next`.
+struct Rewrite {
+    replacement: Cow<'static, str>,
+    next: usize,
+    pop_space: bool,
+}
+
+impl Rewrite {
+    fn new(replacement: impl Into<Cow<'static, str>>, next: usize) -> Self {
+        Self {
+            replacement: replacement.into(),
+            next,
+            pop_space: false,
+        }
+    }
+
+    /// Writes the rewrite to `out` and returns the offset to go on at.
+    fn apply(self, out: &mut String) -> usize {
+        if self.pop_space {
+            out.pop();
+        }
+        out.push_str(&self.replacement);
+        self.next
+    }
+}
+
 /// Appends the refanged `text` to `out`. `links` turns Slack link unwrapping
 /// on; it is off inside a link, so a `<` decoded from `&lt;` stays text.
 fn refang_into(text: &str, out: &mut String, links: bool) {
@@ -111,14 +156,8 @@ fn refang_into(text: &str, out: &mut String, links: bool) {
             continue;
         }
         out.push_str(&text[copied..i]);
-        let consumed = match bytes[i] {
-            b'&' => entity(bytes, i, out),
-            b'<' if links => slack_link(text, i, out),
-            b'<' => None,
-            _ => bracket_form(bytes, i, out).or_else(|| stray_brackets(bytes, i, out)),
-        };
-        match consumed {
-            Some(next) => i = next,
+        match rewrite_at(text, i, out.as_bytes(), links) {
+            Some(rewrite) => i = rewrite.apply(out),
             None => {
                 out.push(char::from(bytes[i]));
                 i += 1;
@@ -129,22 +168,30 @@ fn refang_into(text: &str, out: &mut String, links: bool) {
     out.push_str(&text[copied..]);
 }
 
-/// Decodes `&amp;`, `&lt;`, `&gt;` and `&quot;` at `at`. Returns the offset
-/// after the entity.
-fn entity(bytes: &[u8], at: usize, out: &mut String) -> Option<usize> {
-    let rest = &bytes[at..];
-    for (name, plain) in [
-        ("&amp;", '&'),
-        ("&lt;", '<'),
-        ("&gt;", '>'),
-        ("&quot;", '"'),
-    ] {
-        if rest.starts_with(name.as_bytes()) {
-            out.push(plain);
-            return Some(at + name.len());
-        }
+/// Returns the rewrite that starts at the trigger byte at `at`, given `prev`,
+/// the output written so far.
+fn rewrite_at(text: &str, at: usize, prev: &[u8], links: bool) -> Option<Rewrite> {
+    let bytes = text.as_bytes();
+    match bytes[at] {
+        b'&' => entity(bytes, at),
+        b'<' if links => slack_link(text, at),
+        b'<' => None,
+        _ => bracket_form(bytes, at, prev).or_else(|| stray_brackets(bytes, at, prev)),
     }
-    None
+}
+
+/// Decodes `&amp;`, `&lt;`, `&gt;` and `&quot;` at `at`.
+fn entity(bytes: &[u8], at: usize) -> Option<Rewrite> {
+    let rest = &bytes[at..];
+    [
+        ("&amp;", "&"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&quot;", "\""),
+    ]
+    .into_iter()
+    .find(|(name, _)| rest.starts_with(name.as_bytes()))
+    .map(|(name, plain)| Rewrite::new(plain, at + name.len()))
 }
 
 fn closing(open: u8) -> u8 {
@@ -160,9 +207,8 @@ fn closing(open: u8) -> u8 {
 /// `[at]` `(at)` to `@`, in any case. A single space on both sides goes too
 /// when letters or digits stand beyond it (`example [dot] com`). The word
 /// forms `dot` and `at` need a letter, digit or space-separated word on both
-/// sides, so prose such as "(at least)" is left alone. Returns the offset
-/// after the form.
-fn bracket_form(bytes: &[u8], at: usize, out: &mut String) -> Option<usize> {
+/// sides, so prose such as "(at least)" is left alone.
+fn bracket_form(bytes: &[u8], at: usize, prev: &[u8]) -> Option<Rewrite> {
     let open = bytes[at];
     if !matches!(open, b'[' | b'(' | b'{') {
         return None;
@@ -182,42 +228,41 @@ fn bracket_form(bytes: &[u8], at: usize, out: &mut String) -> Option<usize> {
     };
     let after = at + inner_len + 2;
 
-    let before_word = out.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+    let before_word = prev.last().is_some_and(u8::is_ascii_alphanumeric);
     let after_word = bytes.get(after).is_some_and(u8::is_ascii_alphanumeric);
-    let out_bytes = out.as_bytes();
-    let spaced_before = out_bytes.len() >= 2
-        && out_bytes[out_bytes.len() - 1] == b' '
-        && out_bytes[out_bytes.len() - 2].is_ascii_alphanumeric();
+    let spaced_before = prev.len() >= 2
+        && prev[prev.len() - 1] == b' '
+        && prev[prev.len() - 2].is_ascii_alphanumeric();
     let spaced_after = bytes.get(after) == Some(&b' ')
         && bytes.get(after + 1).is_some_and(u8::is_ascii_alphanumeric);
 
     if spaced_before && spaced_after && plain != "://" {
-        out.pop();
-        out.push_str(plain);
-        return Some(after + 1);
+        return Some(Rewrite {
+            replacement: plain.into(),
+            next: after + 1,
+            pop_space: true,
+        });
     }
     if word && !(before_word && after_word) {
         return None;
     }
-    out.push_str(plain);
-    Some(after)
+    Some(Rewrite::new(plain, after))
 }
 
 /// Drops a run of brackets glued to a dot between two labels, as in
-/// `198.51.100.]]]165` or `10]].0.0.1`. Returns the offset after the run.
-fn stray_brackets(bytes: &[u8], at: usize, out: &str) -> Option<usize> {
+/// `198.51.100.]]]165` or `10]].0.0.1`.
+fn stray_brackets(bytes: &[u8], at: usize, prev: &[u8]) -> Option<Rewrite> {
     let is_bracket = |c: &u8| b"[](){}".contains(c);
     let run = bytes[at..].iter().take_while(|c| is_bracket(c)).count();
     let next = bytes.get(at + run).copied();
     let next2 = bytes.get(at + run + 1).copied();
-    let out = out.as_bytes();
-    let last = out.last().copied();
-    let last2 = out.len().checked_sub(2).map(|i| out[i]);
+    let last = prev.last().copied();
+    let last2 = prev.len().checked_sub(2).map(|i| prev[i]);
 
     let alnum = |c: Option<u8>| c.is_some_and(|c| c.is_ascii_alphanumeric());
     let dot_then_label = last == Some(b'.') && alnum(last2) && alnum(next);
     let label_then_dot = alnum(last) && next == Some(b'.') && alnum(next2);
-    (dot_then_label || label_then_dot).then_some(at + run)
+    (dot_then_label || label_then_dot).then(|| Rewrite::new("", at + run))
 }
 
 /// Unwraps a Slack link `<target>` or `<target|label>` at `at`:
@@ -227,9 +272,8 @@ fn stray_brackets(bytes: &[u8], at: usize, out: &str) -> Option<usize> {
 ///   is kept: `<http://cdn.example.net|cdn.example.net>` is the domain.
 /// - Otherwise both stay, target first, as both may be indicators.
 ///
-/// Returns the offset after the closing `>`, or `None` when the text at `at`
-/// is not a Slack link (HTML, `a < b`).
-fn slack_link(text: &str, at: usize, out: &mut String) -> Option<usize> {
+/// Returns `None` when the text at `at` is not a Slack link (HTML, `a < b`).
+fn slack_link(text: &str, at: usize) -> Option<Rewrite> {
     let bytes = text.as_bytes();
     let window = &bytes[at + 1..bytes.len().min(at + 1 + MAX_SLACK_LINK_LEN)];
     let close = window
@@ -248,8 +292,7 @@ fn slack_link(text: &str, at: usize, out: &mut String) -> Option<usize> {
     }
     let after = at + close + 2;
     if target.starts_with(['@', '#', '!']) {
-        out.push(' ');
-        return Some(after);
+        return Some(Rewrite::new(" ", after));
     }
     let scheme_len = target.bytes().position(|c| c == b':').filter(|&n| {
         n > 0
@@ -263,21 +306,21 @@ fn slack_link(text: &str, at: usize, out: &mut String) -> Option<usize> {
 
     let mut plain_target = String::new();
     refang_into(target, &mut plain_target, false);
-    out.push(' ');
+    let mut replacement = String::from(" ");
     match label {
         Some(label) => {
             let mut plain_label = String::new();
             refang_into(label, &mut plain_label, false);
             if strip_link_scheme(&plain_target) != Some(plain_label.as_str()) {
-                out.push_str(&plain_target);
-                out.push(' ');
+                replacement.push_str(&plain_target);
+                replacement.push(' ');
             }
-            out.push_str(&plain_label);
+            replacement.push_str(&plain_label);
         }
-        None => out.push_str(&plain_target),
+        None => replacement.push_str(&plain_target),
     }
-    out.push(' ');
-    Some(after)
+    replacement.push(' ');
+    Some(Rewrite::new(replacement, after))
 }
 
 /// Returns `target` without the prefix Slack adds when it links a bare

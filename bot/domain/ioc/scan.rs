@@ -227,20 +227,32 @@ impl<S: Sink> Scanner<'_, '_, S> {
                 i += 1;
             }
             let segment_start = i;
-            while i < end && CLASS[usize::from(bytes[i])] & SOFT == 0 {
+            let mut mask = 0;
+            while i < end {
+                let class = CLASS[usize::from(bytes[i])];
+                if class & SOFT != 0 {
+                    break;
+                }
+                mask |= class;
                 i += 1;
             }
-            if segment_start < i {
+            // Most segments of log text are plain words: only a separator or
+            // the length of a hash, give or take trimmed edges (`-`, `_`),
+            // makes one worth a closer look.
+            let worth_a_look =
+                mask & (DOT | COLON | SLASH | AT) != 0 || (32..=72).contains(&(i - segment_start));
+            if worth_a_look {
                 self.segment(segment_start, i);
             }
         }
     }
 
-    /// Returns `start..end` without leading and trailing `. - : / @ +`, and
-    /// without a `_` pair around it (Markdown emphasis).
-    fn trim(&self, mut start: usize, mut end: usize) -> (usize, usize) {
+    /// Returns `start..end` without leading and trailing `. - / @ +` (and `:`
+    /// when `colons` is set), and without a `_` pair around it (Markdown
+    /// emphasis). Colons stay for IPv6 (`::1`, `2001:db8::`).
+    fn trim(&self, mut start: usize, mut end: usize, colons: bool) -> (usize, usize) {
         let bytes = self.text.as_bytes();
-        let edge = |c: u8| matches!(c, b'.' | b'-' | b':' | b'/' | b'@' | b'+');
+        let edge = |c: u8| matches!(c, b'.' | b'-' | b'/' | b'@' | b'+') || (colons && c == b':');
         while start < end && edge(bytes[start]) {
             start += 1;
         }
@@ -255,7 +267,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
     }
 
     fn segment(&mut self, start: usize, end: usize) {
-        let (start, end) = self.trim(start, end);
+        let (start, end) = self.trim(start, end, false);
         let segment = &self.text[start..end];
         if segment.is_empty() {
             return;
@@ -279,7 +291,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
     }
 
     fn segment_without_colon(&mut self, start: usize, end: usize) {
-        let (start, end) = self.trim(start, end);
+        let (start, end) = self.trim(start, end, true);
         let segment = &self.text[start..end];
         if !segment.contains('/') {
             self.segment_without_slash(start, end);
@@ -293,7 +305,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
     }
 
     fn segment_without_slash(&mut self, start: usize, end: usize) {
-        let (start, end) = self.trim(start, end);
+        let (start, end) = self.trim(start, end, true);
         let segment = &self.text[start..end];
         if !segment.contains('@') {
             self.leaf(start, end);
@@ -315,20 +327,21 @@ impl<S: Sink> Scanner<'_, '_, S> {
     ) {
         let bytes = self.text.as_bytes();
         let mut part_start = start;
-        for i in start..=end {
-            if i == end || bytes[i] == separator {
-                if part_start < i {
-                    next(self, part_start, i);
-                }
-                part_start = i + 1;
+        let ends = (start..end)
+            .filter(|&i| bytes[i] == separator)
+            .chain(std::iter::once(end));
+        for i in ends {
+            if part_start < i {
+                next(self, part_start, i);
             }
+            part_start = i + 1;
         }
     }
 
     /// Tries a segment with no `:`, `/` or `@` as a hash, IPv4 address, file
     /// name or domain.
     fn leaf(&mut self, start: usize, end: usize) {
-        let (start, end) = self.trim(start, end);
+        let (start, end) = self.trim(start, end, true);
         let leaf = &self.text[start..end];
         if leaf.len() < 3 {
             return;

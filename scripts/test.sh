@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Runs every huntbridge test on a fresh or an existing machine:
+#   1. makes sure PostgreSQL answers on 127.0.0.1:5432 (starts the local
+#      cluster, or installs it from Debian's packages when it is missing),
+#   2. runs `cargo test --all-targets`: unit tests, the store and flow tests
+#      on SQLite and on PostgreSQL (each test creates its own database), the
+#      shell binary tests, and a build of the benchmarks,
+#   3. checks formatting and clippy warnings.
+# HUNTBRIDGE_TEST_POSTGRES_URL points the tests at another server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+postgres_answers() {
+    (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null
+}
+
+start_local_cluster() {
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$version" ] || return 1
+    log "starting PostgreSQL $version"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || return 1
+    for _ in $(seq 1 30); do
+        postgres_answers && return 0
+        sleep 1
+    done
+    return 1
+}
+
+install_postgres() {
+    log "installing PostgreSQL from Debian's packages"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq postgresql >/dev/null
+    start_local_cluster
+    # A fresh Debian cluster asks for a password on TCP: give the test user one.
+    su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\""
+    export HUNTBRIDGE_TEST_POSTGRES_URL="${HUNTBRIDGE_TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
+}
+
+ensure_postgres() {
+    if [ -n "${HUNTBRIDGE_TEST_POSTGRES_URL:-}" ]; then
+        log "using PostgreSQL from HUNTBRIDGE_TEST_POSTGRES_URL"
+        return
+    fi
+    if postgres_answers; then
+        log "PostgreSQL answers on 127.0.0.1:5432"
+        return
+    fi
+    start_local_cluster || install_postgres
+    postgres_answers || { echo "error: PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+}
+
+ensure_postgres
+log "cargo test"
+cargo test --all-targets --locked
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --all-targets --locked -- -D warnings
+log "all checks passed"
