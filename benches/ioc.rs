@@ -1,8 +1,8 @@
 //! IOC extraction throughput over log text: the 19 Sysmon events of the
 //! regsvr32 case (`tests/data/ioc-sysmon-events.jsonl`, real JSON lines with
 //! escaped backslashes) repeated to about 4 MB, and the same events as plain
-//! text. Run with `cargo bench --features domain-only --bench ioc`; results
-//! are recorded in docs/benchmarks.md.
+//! text. Run with `cargo bench --bench ioc`. Results are recorded in
+//! docs/benchmarks.md.
 
 use std::hint::black_box;
 
@@ -19,7 +19,7 @@ fn repeat_to_target(text: &str) -> String {
     text.repeat(TARGET_LEN.div_ceil(text.len()))
 }
 
-/// The events' `Message` fields as plain log lines, without JSON escapes: the
+/// Returns the events' `Message` fields as plain log lines, without JSON escapes: the
 /// shape of a syslog or EDR text export.
 fn plain_text_events() -> String {
     EVENTS

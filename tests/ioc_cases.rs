@@ -1,7 +1,8 @@
 //! IOC extraction against recorded cases: the bug-report table in
 //! `tests/data/ioc-extraction.tsv`, the regsvr32 "Squiblydoo" finding as a
 //! hunter posted it, and the real Sysmon events attached to it
-//! (`tests/data/ioc-sysmon-events.jsonl`; sources in `tests/data/SOURCE.md`).
+//! (`tests/data/ioc-sysmon-events.jsonl`). `tests/data/SOURCE.md` gives the
+//! sources.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -422,8 +423,9 @@ fn sysmon_values_classify_back() {
     }
 }
 
-/// Flags on the Sysmon indicators: the host and source address are private,
-/// the LOLBins known-good, the internal host name private.
+/// Flags on the Sysmon indicators: the source address and the internal host
+/// name are private, the Azure collector name has none, the LOLBins are
+/// known-good.
 #[test]
 fn sysmon_flags() {
     let events = read_data("ioc-sysmon-events.jsonl");

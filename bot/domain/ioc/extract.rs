@@ -71,15 +71,18 @@ fn strip_wrappers(value: &str) -> &str {
 
 /// Classifies a whole value as exactly one indicator, or returns `None`.
 fn classify_whole(value: &str) -> Option<Found> {
+    // Only a registry key may contain spaces.
     if let Some(key) = registry::parse_whole(value) {
         return Some(Found::RegistryKey(key));
-    }
-    if value.contains("://") {
-        return parse_url(value).map(Found::Url);
     }
     if value.contains(char::is_whitespace) {
         return None;
     }
+    if value.contains("://") {
+        return parse_url(value).map(Found::Url);
+    }
+
+    // The separator a value contains decides what it can be.
     let value = match value.get(..7) {
         Some(head) if head.eq_ignore_ascii_case("mailto:") => &value[7..],
         _ => value,
@@ -93,6 +96,8 @@ fn classify_whole(value: &str) -> Option<Found> {
     if value.contains('@') {
         return parse_email(value).map(|(address, domain)| Found::Email { address, domain });
     }
+
+    // Then the plain kinds, in the order the scanner tries them.
     if let Some(kind) = hash_kind(value) {
         return Some(Found::Hash(kind, value.to_ascii_lowercase()));
     }
@@ -119,7 +124,8 @@ struct Collector<'e> {
 }
 
 impl Collector<'_> {
-    /// Adds an indicator unless it was seen; computes flags only for new ones.
+    /// Adds an indicator unless it was seen. Flags are computed only for new
+    /// ones.
     fn push(&mut self, kind: IocKind, value: &str, flags: impl FnOnce() -> Vec<IocFlag>) {
         self.key.clear();
         self.key.push(char::from(b'a' + kind as u8));

@@ -83,10 +83,10 @@ impl KnownGood {
         known_good
     }
 
-    /// Adds the entries of a list in the `kind value` format: one entry a line,
-    /// `kind` one of the [`IocKind`] names (`domain`, `sha256`, `filename`,
-    /// `registry_key`…), blank lines ignored, `#` starting a comment at the
-    /// start of a line or after a space. Values may be defanged. Adds nothing
+    /// Adds the entries of a list in the `kind value` format. Each line holds
+    /// one entry, where `kind` is one of the [`IocKind`] names (`domain`,
+    /// `sha256`, `filename`, `registry_key`…). Blank lines are ignored, and `#`
+    /// starts a comment at the start of a line or after a space. Values may be defanged. Adds nothing
     /// when any line is invalid; the error names the first such line (counted
     /// from 1) and its value.
     pub fn extend_from_str(&mut self, text: &str) -> Result<(), KnownGoodError> {

@@ -15,15 +15,16 @@
 //!
 //! # Rules
 //!
-//! - Values are stored refanged and normalized: domains, hashes, e-mail
-//!   addresses, URL schemes and URL hosts lowercase; IP addresses canonical
-//!   (RFC 5952 for IPv6, decimal octets for IPv4); CIDR blocks as their network
-//!   address; registry hives short (`HKLM`). File names and registry keys keep
+//! - Values are stored refanged and normalized. Domains, hashes, e-mail
+//!   addresses, URL schemes and URL hosts are lowercase. IP addresses are
+//!   canonical (RFC 5952 for IPv6, decimal octets for IPv4), a CIDR block is
+//!   its network address, and registry hives are short (`HKLM`). File names and registry keys keep
 //!   their case, but two that differ only in case count once (the first
 //!   spelling seen), as Windows compares them without case.
 //! - [`Extractor::extract`] deduplicates and keeps the order of first
-//!   appearance. A URL is followed by its host (domain, IPv4 or IPv6) and an
-//!   e-mail address by its domain.
+//!   appearance. A URL is followed by its host (domain, IPv4 or IPv6; a
+//!   single-label host such as `http://intranet/` adds nothing) and an e-mail
+//!   address by its domain.
 //! - A domain needs a top-level domain from the Public Suffix List (the `psl`
 //!   crate), or one of the reserved and internal names that earn a flag:
 //!   `example`, `test`, `invalid`, `localhost`, and the internal `local`,
@@ -36,11 +37,12 @@
 //!   always a host, so `http://evil.zip/` gives the domain `evil.zip`.
 //! - A URL needs a scheme (`http`, `ldap`, `tcp`…, or the defanged `hxxp`,
 //!   `fxp`). A scheme-less `evil.example.com/gate.php` gives the domain and
-//!   the file name, not a URL.
+//!   the file name, not a URL. A URL runs to the end of its word, so a URL
+//!   inside it (`?u=http://…`, `/http:%2F%2F…`) stays part of it.
 //! - No indicator comes from version strings (`v2.1.1.108`, `version
 //!   1.2.3.4`), times (`03:27:53`, `03:27:57Z..03:28:28Z`), key fingerprints
 //!   (`43:51:43:a1:…`), AV signature names (`Trojan:Win32/Emotet.A!ml`) or
-//!   .NET identifiers (`System.Windows.Forms`).
+//!   .NET identifiers under brand TLDs (`Microsoft.Windows`).
 //! - Sysmon's `IMPHASH=` value and Authenticode digests (`PESHA256=`) are
 //!   skipped: they have the length of a file hash but are not one, and an EDR
 //!   hash block on them would match nothing.
@@ -177,9 +179,9 @@ pub enum IocFlag {
     /// (`example.com`, `.net`, `.org`, `*.example`, `*.test`).
     Documentation,
     /// On the known-good list, or a URL or e-mail address whose host is.
-    /// Blocking the value itself breaks legitimate use (an empty-file hash, a
-    /// Windows system binary, a major domain); block the exact URL or address
-    /// instead of its host.
+    /// Blocking the value itself breaks legitimate use: an empty-file hash, a
+    /// Windows system binary, a major domain. For a URL or address, block the
+    /// exact value instead of its host.
     KnownGood,
 }
 
@@ -220,7 +222,7 @@ impl Ioc {
     }
 }
 
-/// Why a single value given by a person is not an indicator.
+/// The error of [`Extractor::classify_one`]: the value is not one indicator.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum IocError {
     #[error(

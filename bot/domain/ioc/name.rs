@@ -40,176 +40,27 @@ const LOCALDOMAIN: &str = "localdomain";
 
 /// File extensions that make a dotted name a file name. A name whose last
 /// label is on this list is a file name even where that label is also a
-/// top-level domain (`setup.py`, `report.zip`, `launcher.sct`), because in
-/// hunt notes and telemetry such names are files far more often than hosts.
+/// top-level domain, because in hunt notes and telemetry `setup.py` and
+/// `report.zip` are files far more often than hosts. In the list compiled into
+/// `psl`, `cab`, `dot`, `mov`, `pf`, `py`, `sh`, `so` and `zip` are both.
 /// Extensions that are mostly seen as domains are left off on purpose: `com`,
 /// `app`, `one`, `cc`, `pl`, `rs`, `md`, `ps`, `ws`, `run` and `pub`.
 /// Sorted, for binary search.
+#[rustfmt::skip]
 const FILE_EXTENSIONS: [&str; 164] = [
-    "7z",
-    "ace",
-    "apk",
-    "appx",
-    "appxbundle",
-    "arj",
-    "asax",
-    "ascx",
-    "ashx",
-    "asmx",
-    "asp",
-    "aspx",
-    "avi",
-    "bak",
-    "bash",
-    "bat",
-    "bin",
-    "bmp",
-    "bz2",
-    "cab",
-    "cer",
-    "cfg",
-    "cgi",
-    "chm",
-    "class",
-    "cmd",
-    "conf",
-    "config",
-    "cpl",
-    "crt",
-    "csproj",
-    "csv",
-    "dat",
-    "db",
-    "deb",
-    "der",
-    "dex",
-    "dll",
-    "dmg",
-    "dmp",
-    "doc",
-    "docm",
-    "docx",
-    "dot",
-    "dotm",
-    "dotx",
-    "drv",
-    "dylib",
-    "ear",
-    "elf",
-    "eml",
-    "etl",
-    "evt",
-    "evtx",
-    "exe",
-    "gadget",
-    "gif",
-    "gz",
-    "hlp",
-    "hta",
-    "htm",
-    "html",
-    "ico",
-    "img",
-    "inf",
-    "ini",
-    "iqy",
-    "iso",
-    "jar",
-    "jpeg",
-    "jpg",
-    "js",
-    "jse",
-    "json",
-    "jsp",
-    "jspx",
-    "ko",
-    "lha",
-    "lnk",
-    "log",
-    "lzh",
-    "mdmp",
-    "mht",
-    "mhtml",
-    "mkv",
-    "mov",
-    "mp3",
-    "mp4",
-    "msc",
-    "msg",
-    "msi",
-    "msix",
-    "msp",
-    "mst",
-    "ocx",
-    "odp",
-    "ods",
-    "odt",
-    "ost",
-    "p12",
-    "pcap",
-    "pcapng",
-    "pdb",
-    "pdf",
-    "pem",
-    "pf",
-    "pfx",
-    "php",
-    "phtml",
-    "pif",
-    "pkg",
-    "png",
-    "pps",
-    "ppsm",
-    "ppsx",
-    "ppt",
-    "pptm",
-    "pptx",
-    "ps1",
-    "psd1",
-    "psm1",
-    "pst",
-    "py",
-    "pyc",
-    "pyw",
-    "rar",
-    "rb",
-    "reg",
-    "rpm",
-    "rtf",
-    "scf",
-    "scr",
-    "sct",
-    "sh",
-    "slk",
-    "so",
-    "sqlite",
-    "svg",
-    "sys",
-    "tar",
-    "tgz",
-    "tmp",
-    "txt",
-    "url",
-    "vbe",
-    "vbs",
-    "vhd",
-    "vhdx",
-    "wav",
-    "wsc",
-    "wsf",
-    "wsh",
-    "xla",
-    "xlam",
-    "xll",
-    "xls",
-    "xlsb",
-    "xlsm",
-    "xlsx",
-    "xml",
-    "xz",
-    "yaml",
-    "yml",
-    "zip",
+    "7z", "ace", "apk", "appx", "appxbundle", "arj", "asax", "ascx", "ashx", "asmx", "asp", "aspx",
+    "avi", "bak", "bash", "bat", "bin", "bmp", "bz2", "cab", "cer", "cfg", "cgi", "chm", "class",
+    "cmd", "conf", "config", "cpl", "crt", "csproj", "csv", "dat", "db", "deb", "der", "dex",
+    "dll", "dmg", "dmp", "doc", "docm", "docx", "dot", "dotm", "dotx", "drv", "dylib", "ear",
+    "elf", "eml", "etl", "evt", "evtx", "exe", "gadget", "gif", "gz", "hlp", "hta", "htm", "html",
+    "ico", "img", "inf", "ini", "iqy", "iso", "jar", "jpeg", "jpg", "js", "jse", "json", "jsp",
+    "jspx", "ko", "lha", "lnk", "log", "lzh", "mdmp", "mht", "mhtml", "mkv", "mov", "mp3", "mp4",
+    "msc", "msg", "msi", "msix", "msp", "mst", "ocx", "odp", "ods", "odt", "ost", "p12", "pcap",
+    "pcapng", "pdb", "pdf", "pem", "pf", "pfx", "php", "phtml", "pif", "pkg", "png", "pps", "ppsm",
+    "ppsx", "ppt", "pptm", "pptx", "ps1", "psd1", "psm1", "pst", "py", "pyc", "pyw", "rar", "rb",
+    "reg", "rpm", "rtf", "scf", "scr", "sct", "sh", "slk", "so", "sqlite", "svg", "sys", "tar",
+    "tgz", "tmp", "txt", "url", "vbe", "vbs", "vhd", "vhdx", "wav", "wsc", "wsf", "wsh", "xla",
+    "xlam", "xll", "xls", "xlsb", "xlsm", "xlsx", "xml", "xz", "yaml", "yml", "zip",
 ];
 
 /// Labels that mark a dotted name as an antivirus signature name
@@ -287,19 +138,22 @@ fn is_reserved_tld(tld: &str) -> bool {
     tld == LOCALDOMAIN || tld == "arpa" || RESERVED_NAMES.iter().any(|(name, _)| *name == tld)
 }
 
-/// Parses a domain name and returns it lowercase. Rules: two or more labels of
-/// letters, digits, `-` and `_` (no label starts or ends with `-`), at most
-/// 63 bytes a label and 253 in all, and a last label that is a top-level
-/// domain in the Public Suffix List or a reserved or internal name from the
-/// table above. Names with an AV signature label are rejected, and so are
-/// .NET-style identifiers: under a TLD newer than the 2012 expansion (such as
-/// the brand TLD `.windows`), a name whose TLD is written capitalized
-/// (`Microsoft.Windows`) or that has a camelCase label.
+/// Parses a domain name and returns it lowercase. A domain has two or more
+/// labels of letters, digits, `-` and `_`, and no label starts or ends with
+/// `-`. Labels have at most 63 bytes and the name at most 253. The last label
+/// is a top-level domain in the Public Suffix List or a reserved or internal
+/// name from the table above.
+///
+/// Rejected: names with an AV signature label, and .NET-style identifiers.
+/// Under a TLD newer than the 2012 expansion (such as the brand TLD
+/// `.windows`), a name whose TLD is written capitalized (`Microsoft.Windows`)
+/// or that has a camelCase label is an identifier.
 pub(crate) fn parse_domain(text: &str) -> Option<String> {
     let text = text.strip_suffix('.').unwrap_or(text);
-    if text.len() < 3 || text.len() > MAX_DOMAIN_LEN {
+    if text.len() < 3 || text.len() > MAX_DOMAIN_LEN || !text.is_ascii() {
         return None;
     }
+
     let (_, tld) = text.rsplit_once('.')?;
     let tld_ok = tld.len() >= 2
         && (tld.bytes().all(|c| c.is_ascii_alphabetic())
@@ -309,6 +163,7 @@ pub(crate) fn parse_domain(text: &str) -> Option<String> {
     if !tld_ok {
         return None;
     }
+
     for label in text.split('.') {
         let valid = !label.is_empty()
             && label.len() <= MAX_LABEL_LEN
@@ -321,6 +176,7 @@ pub(crate) fn parse_domain(text: &str) -> Option<String> {
             return None;
         }
     }
+
     let lower = text.to_ascii_lowercase();
     let tld = &lower[lower.len() - tld.len()..];
     if !is_reserved_tld(tld) && !is_public_tld(tld) {
@@ -332,6 +188,7 @@ pub(crate) fn parse_domain(text: &str) -> Option<String> {
     {
         return None;
     }
+
     let written_tld = &text[text.len() - tld.len()..];
     let brand_tld = tld.len() > 2 && !LEGACY_GTLDS.contains(&tld);
     if brand_tld && (is_capitalized(written_tld) || text.split('.').any(is_camel_case)) {
@@ -341,8 +198,7 @@ pub(crate) fn parse_domain(text: &str) -> Option<String> {
 }
 
 /// The common generic top-level domains from before the 2012 expansion. A
-/// camelCase name
-/// under one of these (`PayPal-Login.com`) is still a domain.
+/// camelCase name under one of these (`PayPal-Login.com`) is still a domain.
 const LEGACY_GTLDS: [&str; 8] = ["biz", "com", "edu", "gov", "info", "mil", "net", "org"];
 
 /// Returns whether `label` is written with a capital first letter and a
@@ -384,10 +240,9 @@ pub(crate) fn parse_filename(text: &str) -> Option<&str> {
 
 /// Parses an e-mail address and returns it lowercase with its domain. The
 /// local part has letters, digits and `. _ % + -`, at most 64 bytes, with no
-/// leading, trailing or doubled dot.
-///
-/// NOTE: the whole address is lowercased, as mail providers treat local parts
-/// without case in practice, although RFC 5321 lets a server tell them apart.
+/// leading, trailing or doubled dot. The whole address is lowercased, as mail
+/// providers treat local parts without case in practice, although RFC 5321
+/// lets a server tell them apart.
 pub(crate) fn parse_email(text: &str) -> Option<(String, String)> {
     if text.len() > MAX_EMAIL_LEN {
         return None;

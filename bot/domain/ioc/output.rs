@@ -1,4 +1,4 @@
-//! How indicators leave the bot: the defanged form every chat message uses,
+//! Output forms of an indicator: the defanged form every chat message uses,
 //! and JSON lines for `huntbridge iocs`.
 
 use std::io::{self, Write};

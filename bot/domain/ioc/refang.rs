@@ -1,4 +1,4 @@
-//! Undoes what stands between a value and its plain form before the scan:
+//! Undoes, before the scan, what hides a value's plain form:
 //! JSON string escapes in JSON-lines logs (`C:\\Windows`, `\r\n`), defanged
 //! separators (`[.]`, `(dot)`, `[:]`, `[@]`, `(at)`…), Slack's link wrappers
 //! (`<http://x|label>`, `<mailto:a@b|a@b>`) and the HTML entities Slack
@@ -56,12 +56,16 @@ fn first_rewrite(text: &str) -> Option<(usize, Rewrite)> {
     None
 }
 
-/// Decodes the string escapes of every line that is a JSON object (it starts
-/// with `{` and ends with `}`, spaces aside), as in JSON-lines exports of
-/// Sysmon or EDR events: `\\` becomes `\`, `\"` a quote, `\/` a slash,
+/// Decodes the string escapes of every line that is a JSON object, as in
+/// JSON-lines exports of Sysmon or EDR events. Such a line starts with `{` and
+/// ends with `}`, spaces aside. Decoding: `\\` becomes `\`, `\"` a quote, `\/` a slash,
 /// `\uXXXX` its character, and `\n`, `\r`, `\t`, `\b`, `\f` a space.
 /// Other lines are left alone, because in plain text a backslash is a
 /// Windows path separator (`C:\temp\new.exe`).
+///
+/// NOTE: JSON spread over several lines (pretty-printed) is not decoded, so
+/// there an escape glues to the next word (`\nwww.example.com` gives the
+/// domain `nwww.example.com`).
 fn unescape_json_lines(text: &str) -> Cow<'_, str> {
     if memchr::memchr(b'\\', text.as_bytes()).is_none() {
         return Cow::Borrowed(text);
@@ -253,7 +257,12 @@ fn bracket_form(bytes: &[u8], at: usize, prev: &[u8]) -> Option<Rewrite> {
 /// `198.51.100.]]]165` or `10]].0.0.1`.
 fn stray_brackets(bytes: &[u8], at: usize, prev: &[u8]) -> Option<Rewrite> {
     let is_bracket = |c: &u8| b"[](){}".contains(c);
-    let run = bytes[at..].iter().take_while(|c| is_bracket(c)).count();
+    // A cap keeps a long run of brackets from being rescanned at each byte.
+    let run = bytes[at..]
+        .iter()
+        .take(8)
+        .take_while(|c| is_bracket(c))
+        .count();
     let next = bytes.get(at + run).copied();
     let next2 = bytes.get(at + run + 1).copied();
     let last = prev.last().copied();

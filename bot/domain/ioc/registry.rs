@@ -4,6 +4,7 @@
 //! short hive name: `HKEY_LOCAL_MACHINE\Software\X` is `HKLM\Software\X`.
 
 use super::MAX_REGISTRY_KEY_LEN;
+use super::url::trim_prose_end;
 
 /// Hive names as written, lowercase, with the short name stored.
 const HIVES: [(&str, &str); 10] = [
@@ -59,7 +60,7 @@ pub(crate) fn kernel_hive(text: &str, at: usize) -> Option<(&'static str, usize)
 ///
 /// NOTE: an unquoted key whose last name contains a space
 /// (`...\Image File Execution Options` at the end of a line) is cut at the
-/// first space, since nothing tells it apart from the prose that follows.
+/// first space, since nothing distinguishes it from the prose that follows.
 pub(crate) fn read_key(text: &str, hive: &str, at: usize) -> Option<(String, usize)> {
     let bytes = text.as_bytes();
     let escaped = bytes.get(at + 1) == Some(&b'\\');
@@ -120,10 +121,10 @@ fn hive_len_before(bytes: &[u8], at: usize) -> usize {
         .count()
 }
 
+/// Returns the offset of the closing quote, if it is on the same line.
 fn closing_quote(bytes: &[u8], from: usize, quote: u8) -> Option<usize> {
-    let rest = &bytes[from..];
-    let close = memchr::memchr(quote, rest)?;
-    (!rest[..close].contains(&b'\n')).then_some(from + close)
+    let close = memchr::memchr2(quote, b'\n', &bytes[from..])?;
+    (bytes[from + close] == quote).then_some(from + close)
 }
 
 /// Returns whether the word after the space at `at` is a key name followed by
@@ -141,20 +142,7 @@ fn space_continues_key(bytes: &[u8], at: usize) -> bool {
 
 /// Trims prose punctuation after the last key name and spaces around it.
 fn trim_name(name: &str) -> &str {
-    let mut name = name.trim();
-    while let Some(last) = name.as_bytes().last() {
-        let unbalanced_close = match last {
-            b')' => name.matches(')').count() > name.matches('(').count(),
-            b']' => name.matches(']').count() > name.matches('[').count(),
-            b'.' | b',' | b';' | b':' => true,
-            _ => false,
-        };
-        if !unbalanced_close {
-            break;
-        }
-        name = name[..name.len() - 1].trim_end();
-    }
-    name
+    trim_prose_end(name.trim(), b".,;: ").trim_end()
 }
 
 /// Parses a whole value as one registry key (`/ioc add`, known-good lists).

@@ -9,6 +9,9 @@
 //! tried as IPv6 and else cut at each `:`, then likewise `/` for CIDR and `@`
 //! for e-mail, and what is left is tried as a hash, IPv4 address, file name or
 //! domain.
+//!
+//! NOTE: since non-ASCII bytes end a word, an internationalized domain name is
+//! found only in its punycode form (`xn--bcher-kva.example`), not as `bücher`.
 
 use std::net::IpAddr;
 
@@ -49,8 +52,9 @@ const SLASH: u8 = 8;
 const AT: u8 = 16;
 const SOFT: u8 = 32;
 
-/// The class of each byte: `HARD` ends a word, `SOFT` ends a segment, the rest
-/// mark the separators that make a segment worth a closer look.
+/// Builds the class of each byte. `HARD` ends a word and `SOFT` ends a
+/// segment. The other classes mark the separators that make a segment worth a
+/// closer look.
 const fn class_table() -> [u8; 256] {
     let mut table = [SOFT; 256];
     let mut c = 0;
@@ -150,6 +154,9 @@ impl<S: Sink> Scanner<'_, '_, S> {
 
     /// Handles one word; `mask` is the union of its byte classes.
     fn word(&mut self, start: usize, end: usize, mask: u8) {
+        if end - start < 3 {
+            return;
+        }
         if mask & (DOT | COLON | SLASH | AT) == 0 {
             if end - start >= 32 {
                 self.segments(start, end);
@@ -162,14 +169,18 @@ impl<S: Sink> Scanner<'_, '_, S> {
             self.url_word(start, end, start + offset);
             return;
         }
-        self.segments(start, end);
+        if mask & SOFT == 0 {
+            self.segment(start, end, mask);
+        } else {
+            self.segments(start, end);
+        }
     }
 
-    /// Handles a word with a `://` at `separator`: what precedes the scheme is
-    /// plain segments, the URL runs to the word's end or to a `,` or `;` that
-    /// starts another URL, and a URL that does not parse falls back to
-    /// segments. A `://` later in the URL (`/L0/http:%2F%2F…`, `?u=http://…`)
-    /// stays inside it.
+    /// Handles a word with a `://` at `separator`. What precedes the scheme is
+    /// plain segments. The URL runs to the word's end, or to a `,` or `;` that
+    /// starts another URL, so a `://` later in the URL (`/L0/http:%2F%2F…`,
+    /// `?u=http://…`) stays inside it. A URL that does not parse falls back to
+    /// segments.
     fn url_word(&mut self, start: usize, end: usize, separator: usize) {
         let bytes = self.text.as_bytes();
         let Some(url_start) = scheme_start(bytes, start, separator) else {
@@ -242,7 +253,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
             let worth_a_look =
                 mask & (DOT | COLON | SLASH | AT) != 0 || (32..=72).contains(&(i - segment_start));
             if worth_a_look {
-                self.segment(segment_start, i);
+                self.segment(segment_start, i, mask);
             }
         }
     }
@@ -266,17 +277,22 @@ impl<S: Sink> Scanner<'_, '_, S> {
         (start, end)
     }
 
-    fn segment(&mut self, start: usize, end: usize) {
+    // The segment functions take `mask`, the byte classes of a larger span:
+    // a class missing from it is missing from the segment, so the search for
+    // that separator can be skipped.
+
+    fn segment(&mut self, start: usize, end: usize, mask: u8) {
         let (start, end) = self.trim(start, end, false);
         let segment = &self.text[start..end];
         if segment.is_empty() {
             return;
         }
-        if !segment.contains(':') {
-            self.segment_without_colon(start, end);
+        if mask & COLON == 0 || !segment.contains(':') {
+            self.segment_without_colon(start, end, mask);
             return;
         }
-        if segment.contains('/')
+        if mask & SLASH != 0
+            && segment.contains('/')
             && let Some(cidr) = parse_cidr(segment)
             && cidr.network.is_ipv6()
         {
@@ -287,44 +303,53 @@ impl<S: Sink> Scanner<'_, '_, S> {
             self.sink.found(Found::Ip(IpAddr::V6(ip)));
             return;
         }
-        self.split_at(start, end, b':', Self::segment_without_colon);
+        self.split_at(start, end, mask, COLON, Self::segment_without_colon);
     }
 
-    fn segment_without_colon(&mut self, start: usize, end: usize) {
+    fn segment_without_colon(&mut self, start: usize, end: usize, mask: u8) {
         let (start, end) = self.trim(start, end, true);
         let segment = &self.text[start..end];
-        if !segment.contains('/') {
-            self.segment_without_slash(start, end);
+        if mask & SLASH == 0 || !segment.contains('/') {
+            self.segment_without_slash(start, end, mask);
             return;
         }
         if let Some(cidr) = parse_cidr(segment) {
             self.sink.found(Found::Cidr(cidr));
             return;
         }
-        self.split_at(start, end, b'/', Self::segment_without_slash);
+        self.split_at(start, end, mask, SLASH, Self::segment_without_slash);
     }
 
-    fn segment_without_slash(&mut self, start: usize, end: usize) {
+    fn segment_without_slash(&mut self, start: usize, end: usize, mask: u8) {
         let (start, end) = self.trim(start, end, true);
         let segment = &self.text[start..end];
-        if !segment.contains('@') {
-            self.leaf(start, end);
+        if mask & AT == 0 || !segment.contains('@') {
+            self.leaf(start, end, mask);
             return;
         }
         if let Some((address, domain)) = parse_email(segment) {
             self.sink.found(Found::Email { address, domain });
             return;
         }
-        self.split_at(start, end, b'@', Self::leaf);
+        self.split_at(start, end, mask, AT, Self::leaf);
     }
 
+    /// Cuts `start..end` at the separator whose class is `class` and hands
+    /// each part to `next`.
     fn split_at(
         &mut self,
         start: usize,
         end: usize,
-        separator: u8,
-        next: fn(&mut Self, usize, usize),
+        mask: u8,
+        class: u8,
+        next: fn(&mut Self, usize, usize, u8),
     ) {
+        let separator = match class {
+            COLON => b':',
+            SLASH => b'/',
+            _ => b'@',
+        };
+        let mask = mask & !class;
         let bytes = self.text.as_bytes();
         let mut part_start = start;
         let ends = (start..end)
@@ -332,7 +357,7 @@ impl<S: Sink> Scanner<'_, '_, S> {
             .chain(std::iter::once(end));
         for i in ends {
             if part_start < i {
-                next(self, part_start, i);
+                next(self, part_start, i, mask);
             }
             part_start = i + 1;
         }
@@ -340,13 +365,18 @@ impl<S: Sink> Scanner<'_, '_, S> {
 
     /// Tries a segment with no `:`, `/` or `@` as a hash, IPv4 address, file
     /// name or domain.
-    fn leaf(&mut self, start: usize, end: usize) {
+    fn leaf(&mut self, start: usize, end: usize, mask: u8) {
         let (start, end) = self.trim(start, end, true);
         let leaf = &self.text[start..end];
         if leaf.len() < 3 {
             return;
         }
-        let Some(last_dot) = leaf.rfind('.') else {
+        let last_dot = if mask & DOT == 0 {
+            None
+        } else {
+            leaf.rfind('.')
+        };
+        let Some(last_dot) = last_dot else {
             if let Some(kind) = hash_kind(leaf)
                 && !self.word_before_is(start, &NON_FILE_HASH_LABELS)
             {

@@ -665,7 +665,7 @@ fn scheme_less_path_gives_domain_and_filename() {
 }
 
 #[test]
-fn hash_on_next_line_is_not_glued_to_url() {
+fn hash_on_next_line_stays_apart() {
     let text = "hxxp://stage.example[.]com/p\n9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
     assert_eq!(
         pairs(text),
@@ -1308,5 +1308,130 @@ fn hash_with_trimmed_edges_is_hash() {
     assert_eq!(
         values(&format!("-{hash}- _{hash}_"), IocKind::Sha256),
         [hash]
+    );
+}
+
+/// Returns the file extension list as written in `name.rs`.
+fn file_extensions() -> Vec<&'static str> {
+    let source = include_str!("name.rs");
+    let start = source.find("const FILE_EXTENSIONS").unwrap();
+    let body = &source[start..start + source[start..].find("];").unwrap()];
+    body.split('"').skip(1).step_by(2).collect()
+}
+
+#[test]
+fn file_extension_list_sorted() {
+    let extensions = file_extensions();
+    assert!(
+        extensions.windows(2).all(|pair| pair[0] < pair[1]),
+        "sorted, no duplicates"
+    );
+}
+
+#[test]
+fn file_extensions_that_are_tlds() {
+    let tlds: Vec<&str> = file_extensions()
+        .into_iter()
+        .filter(|extension| name::is_public_tld(extension))
+        .collect();
+    assert_eq!(tlds, ["cab", "dot", "mov", "pf", "py", "sh", "so", "zip"]);
+}
+
+// --- robustness ---
+
+/// Deterministic pseudo-random text made of the bytes that matter to the
+/// scanner, to check that no input makes extraction panic.
+#[test]
+fn extract_never_panics_on_mixed_input() {
+    const PIECES: [&str; 40] = [
+        "http",
+        "://",
+        "hxxp",
+        "[.]",
+        "(dot)",
+        "[",
+        "]",
+        "(",
+        ")",
+        "{",
+        "}",
+        "<",
+        ">",
+        "|",
+        "&amp;",
+        "&lt;",
+        ".",
+        ":",
+        "::",
+        "/",
+        "@",
+        "\\",
+        "\\\\",
+        "\"",
+        "'",
+        "`",
+        " ",
+        "\n",
+        "\r\n",
+        "HKLM",
+        "\\REGISTRY\\MACHINE",
+        "example.com",
+        "10.0.0.1",
+        "fe80",
+        "ab",
+        "é",
+        "→",
+        "%2F",
+        "#",
+        "9f86d081884c7d659a2feaa0c55ad015",
+    ];
+    let extractor = extractor();
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..2_000 {
+        let mut text = String::new();
+        if state.is_multiple_of(3) {
+            text.push('{');
+        }
+        for _ in 0..(state % 40) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            text.push_str(PIECES[(state % PIECES.len() as u64) as usize]);
+        }
+        if state.is_multiple_of(3) {
+            text.push('}');
+        }
+        for ioc in extractor.extract(&text) {
+            assert!(!ioc.value.is_empty(), "{text:?}");
+            let _ = ioc.defanged();
+        }
+        let _ = extractor.classify_one(&text);
+    }
+}
+
+#[test]
+fn long_runs_do_not_blow_up() {
+    let extractor = extractor();
+    for text in [
+        format!("http://a.example.com/{}", ")".repeat(200_000)),
+        format!("HKLM\\Run{}", ")".repeat(200_000)),
+        "]".repeat(200_000),
+        format!("\"HKLM\\x {}", "y ".repeat(100_000)),
+        "<".repeat(200_000),
+        "a.".repeat(200_000),
+        "1:".repeat(200_000),
+    ] {
+        let _ = extractor.extract(&text);
+    }
+}
+
+#[test]
+fn classify_one_slack_link_with_label_is_rejected() {
+    let input = "<http://evil.example.com/x|click here>";
+    assert_eq!(
+        extractor().classify_one(input).unwrap_err(),
+        IocError::NotAnIndicator {
+            value: input.to_owned()
+        }
     );
 }

@@ -36,9 +36,9 @@ fn is_scheme_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-' | b'.')
 }
 
-/// Returns where the scheme ends before the `://` at `separator` starts: the
-/// longest run of scheme characters that begins with a letter and lies within
-/// `bytes[floor..separator]`. A scheme has at least two characters, so a drive
+/// Returns the offset where the scheme before the `://` at `separator`
+/// starts. The scheme is the longest run of scheme characters that begins with
+/// a letter and lies within `bytes[floor..separator]`. A scheme has at least two characters, so a drive
 /// letter (`C://`) is not one.
 pub(crate) fn scheme_start(bytes: &[u8], floor: usize, separator: usize) -> Option<usize> {
     let mut start = separator;
@@ -55,24 +55,37 @@ pub(crate) fn scheme_start(bytes: &[u8], floor: usize, separator: usize) -> Opti
 /// Trims what follows a URL in prose: trailing `. , ; : ! ? ' *` and closing
 /// brackets that have no opening bracket inside the URL (`(see http://x/a)`).
 pub(crate) fn trim_end(url: &str) -> &str {
-    let mut url = url;
-    loop {
-        let Some(&last) = url.as_bytes().last() else {
-            return url;
-        };
-        let unbalanced =
-            |open: char, close: char| url.matches(close).count() > url.matches(open).count();
-        let trim = match last {
-            b'.' | b',' | b';' | b':' | b'!' | b'?' | b'\'' | b'*' => true,
-            b')' => unbalanced('(', ')'),
-            b']' => unbalanced('[', ']'),
-            _ => false,
+    trim_prose_end(url, b".,;:!?'*")
+}
+
+/// Trims trailing bytes in `punctuation`, and `)` or `]` while the text has
+/// more closing than opening ones of that kind. Linear in the length of
+/// `text`, however many brackets it ends with.
+pub(crate) fn trim_prose_end<'a>(text: &'a str, punctuation: &[u8]) -> &'a str {
+    let bytes = text.as_bytes();
+    let count = |c: u8| bytes.iter().filter(|&&b| b == c).count();
+    let (open_parens, mut close_parens) = (count(b'('), count(b')'));
+    let (open_brackets, mut close_brackets) = (count(b'['), count(b']'));
+    let mut end = bytes.len();
+    while end > 0 {
+        let last = bytes[end - 1];
+        let trim = if punctuation.contains(&last) {
+            true
+        } else if last == b')' && close_parens > open_parens {
+            close_parens -= 1;
+            true
+        } else if last == b']' && close_brackets > open_brackets {
+            close_brackets -= 1;
+            true
+        } else {
+            false
         };
         if !trim {
-            return url;
+            break;
         }
-        url = &url[..url.len() - 1];
+        end -= 1;
     }
+    &text[..end]
 }
 
 /// Maps the defanged schemes hunters write to the real ones: `hxxp` and
@@ -90,7 +103,7 @@ fn refang_scheme(scheme: &str) -> String {
 
 /// Parses `scheme://authority[path]` and returns the normalized URL. The
 /// host must be an IPv4 address, a bracketed IPv6 address, a domain or a
-/// single-label name; `file` URLs may have no host. A port has one to five
+/// single-label name, and only a `file` URL may have no host. A port has one to five
 /// digits and is at most 65535.
 pub(crate) fn parse_url(text: &str) -> Option<ParsedUrl> {
     let separator = text.find("://")?;
@@ -131,8 +144,8 @@ pub(crate) fn parse_url(text: &str) -> Option<ParsedUrl> {
     Some(ParsedUrl { value, host })
 }
 
-/// Splits `host[:port]` and `[v6][:port]`; rejects a port that is not a number
-/// from 0 to 65535.
+/// Splits `host[:port]` and `[v6][:port]`. Returns `None` for a port that is
+/// not a number from 0 to 65535.
 fn split_port(host_port: &str) -> Option<(&str, Option<&str>)> {
     let (host, port) = if host_port.starts_with('[') {
         let close = host_port.find(']')?;
