@@ -17,14 +17,9 @@
 //!   (the shell today; Matrix and Slack plug in at the same boundary).
 //! - [`config`]: defaults, TOML file and environment.
 
-#[cfg(not(feature = "domain-only"))]
 pub mod app;
-#[cfg(not(feature = "domain-only"))]
 pub mod chat;
-#[cfg(not(feature = "domain-only"))]
 pub mod config;
 pub mod domain;
-#[cfg(not(feature = "domain-only"))]
 pub mod render;
-#[cfg(not(feature = "domain-only"))]
 pub mod store;

@@ -53,7 +53,18 @@ ensure_postgres() {
     postgres_answers || { echo "error: PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
 }
 
+# Test databases are dropped by the tests; a crashed run may leave some behind.
+drop_leftover_test_databases() {
+    command -v psql >/dev/null || return 0
+    local url="${HUNTBRIDGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+    psql "$url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'hb\_test\_%'" 2>/dev/null |
+        while read -r name; do
+            psql "$url" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" || true
+        done
+}
+
 ensure_postgres
+drop_leftover_test_databases
 log "cargo test"
 cargo test --all-targets --locked
 log "cargo fmt --check"

@@ -221,7 +221,7 @@ async fn regsvr32_case_in_spanish(db: Db) {
         "{out}"
     );
     assert!(
-        out.contains("@ana · Coordinación · nota: Busqué 10.10.10.5"),
+        out.contains("@ana · Coordinación · nota: Busqué 10[.]10[.]10[.]5 en el proxy"),
         "{out}"
     );
 }
@@ -443,4 +443,79 @@ on_both_databases!(
     repeated_event_changes_nothing,
     hunter_cannot_accept_handoff,
     red_finding_stays_in_incident_room,
+    failed_upload_keeps_room_order,
 );
+
+/// Fails the first upload once, as a platform that times out would.
+struct FlakyUploads {
+    inner: std::sync::Arc<huntbridge::chat::shell::ShellAdapter>,
+    failed: std::sync::atomic::AtomicBool,
+}
+
+impl huntbridge::chat::ChatAdapter for FlakyUploads {
+    fn platform(&self) -> &str {
+        self.inner.platform()
+    }
+
+    fn format(&self) -> huntbridge::render::Format {
+        self.inner.format()
+    }
+
+    async fn deliver(
+        &self,
+        key: &str,
+        delivery: huntbridge::chat::Delivery,
+    ) -> Result<huntbridge::chat::Delivered, huntbridge::chat::DeliveryError> {
+        use std::sync::atomic::Ordering;
+        if matches!(delivery, huntbridge::chat::Delivery::Upload { .. })
+            && !self.failed.swap(true, Ordering::SeqCst)
+        {
+            return Err(huntbridge::chat::DeliveryError::Retry {
+                reason: "timed out".into(),
+                after: Some(std::time::Duration::from_millis(300)),
+            });
+        }
+        self.inner.deliver(key, delivery).await
+    }
+}
+
+async fn failed_upload_keeps_room_order(db: Db) {
+    let h = hunter(db).await;
+    let adapter = std::sync::Arc::new(FlakyUploads {
+        inner: h.adapter.clone(),
+        failed: std::sync::atomic::AtomicBool::new(false),
+    });
+    let worker = huntbridge::app::outbox::OutboxWorker::new(h.app.clone(), adapter);
+    let finding = "/finding Beacon\nseveridad: alta\n```\nconexión a 198.51.100.7\n```";
+    h.app
+        .handle(event("f", "#caza", "@ana", finding))
+        .await
+        .unwrap();
+    h.app
+        .handle(event("a", "#ir", "@luis", "/handoff F-1 accept"))
+        .await
+        .unwrap();
+    worker.drain().await.unwrap();
+    let room = format!("#{}", incident_id().to_lowercase());
+    h.app
+        .handle(event("n", &room, "@luis", "/note primera nota"))
+        .await
+        .unwrap();
+    // The upload is not due yet, so the note must wait behind it.
+    let report = worker.drain().await.unwrap();
+    assert!(report.waiting >= 2, "{report:?}");
+    assert!(!h.output.text().contains("Nota añadida"));
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    worker.drain().await.unwrap();
+
+    let out = h.output.text();
+    let upload = out
+        .find("-iocs.tsv")
+        .expect("IOC file delivered after the retry");
+    let note = out.find("Nota añadida").expect("note reply delivered");
+    assert!(upload < note, "the note overtook the upload: {out}");
+    assert_eq!(count(&h, "outbox").await, {
+        let mut conn = h.db.store.conn().await.unwrap();
+        store::outbox::count(&mut conn, "delivered").await.unwrap()
+    });
+}

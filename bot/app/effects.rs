@@ -41,16 +41,3 @@ pub enum Effect {
         caption: Option<Message>,
     },
 }
-
-impl Effect {
-    /// The target whose messages must stay in order.
-    pub fn order_key(&self) -> String {
-        match self {
-            Effect::Post { target, .. } | Effect::Upload { target, .. } => match target {
-                Target::Room { room_id } => format!("room:{room_id}"),
-                Target::Incident { incident } => format!("incident:{incident}"),
-            },
-            Effect::CreateIncidentRoom { incident, .. } => format!("incident:{incident}"),
-        }
-    }
-}

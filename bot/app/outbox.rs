@@ -2,7 +2,7 @@
 //! order per room, with capped exponential backoff, and records what the
 //! platform returned (such as the ID of a new incident room).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,6 +92,7 @@ impl<A: ChatAdapter> OutboxWorker<A> {
         let now = store::to_millis(Utc::now());
         let mut report = DrainReport::default();
         let mut blocked: HashSet<String> = HashSet::new();
+        let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
 
         for row in rows {
             let effect: Effect = match serde_json::from_str(&row.effect) {
@@ -104,7 +105,7 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                     continue;
                 }
             };
-            let key = effect.order_key();
+            let key = self.order_key(&effect, &mut room_incidents).await?;
             if blocked.contains(&key) || row.next_attempt_at > now {
                 blocked.insert(key);
                 report.waiting += 1;
@@ -162,6 +163,37 @@ impl<A: ChatAdapter> OutboxWorker<A> {
             }
         }
         Ok(report)
+    }
+
+    /// The key whose entries must stay in order: the incident for anything
+    /// addressed to an incident or to its room (by either name), else the room.
+    async fn order_key(
+        &self,
+        effect: &Effect,
+        room_incidents: &mut HashMap<String, Option<String>>,
+    ) -> anyhow::Result<String> {
+        let target = match effect {
+            Effect::Post { target, .. } | Effect::Upload { target, .. } => target,
+            Effect::CreateIncidentRoom { incident, .. } => {
+                return Ok(format!("incident:{incident}"));
+            }
+        };
+        match target {
+            Target::Incident { incident } => Ok(format!("incident:{incident}")),
+            Target::Room { room_id } => {
+                if !room_incidents.contains_key(room_id) {
+                    let mut conn = self.app.store().conn().await?;
+                    let incident =
+                        store::rooms::incident_of_room(&mut conn, self.adapter.platform(), room_id)
+                            .await?;
+                    room_incidents.insert(room_id.clone(), incident);
+                }
+                Ok(match &room_incidents[room_id] {
+                    Some(incident) => format!("incident:{incident}"),
+                    None => format!("room:{room_id}"),
+                })
+            }
+        }
     }
 
     /// Renders and resolves an effect. `None` means it must wait (its

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::context::RoomKind;
 use crate::domain::attack::AttackWarning;
 use crate::domain::finding::{FindingWarning, ParsedFinding};
-use crate::domain::ioc::{Ioc, IocFlag, IocKind};
+use crate::domain::ioc::{Extractor, Ioc, IocFlag, IocKind};
 use crate::domain::metrics::{IncidentTimes, Metric, Metrics};
 use crate::domain::types::Tlp;
 use crate::store::{self, AnyConnection, files::FileMeta, incidents::IncidentRow, iocs::IocRow};
@@ -147,6 +147,7 @@ pub fn metrics(metrics: &Metrics) -> Value {
 /// A one-line status context for an incident; restricted incidents show no
 /// title.
 pub fn incident_line(
+    extractor: &Extractor,
     incident: &IncidentRow,
     metrics_value: Value,
     now: DateTime<Utc>,
@@ -154,7 +155,7 @@ pub fn incident_line(
 ) -> Value {
     json!({
         "id": incident.id,
-        "title": if restricted { Value::Null } else { json!(incident.title) },
+        "title": if restricted { Value::Null } else { json!(defang_free_text(extractor, &incident.title)) },
         "restricted": restricted,
         "severity": incident.severity,
         "tlp": incident.tlp,
@@ -175,9 +176,18 @@ pub fn time_text(millis: i64) -> String {
         .to_string()
 }
 
+/// Defangs the indicators found in free text typed in a command (notes,
+/// actions, tasks, titles), so echoing it in chat creates no live link.
+pub fn defang_free_text(extractor: &Extractor, text: &str) -> String {
+    defang_text(text, &extractor.extract(text))
+}
+
 /// Replaces every occurrence of the given indicators in free text with their
 /// defanged form, longest value first, so evidence and notes shown in chat
 /// carry no live link. Hashes and file names are left as they are.
+///
+/// NOTE: matching is case-sensitive, and extracted domains are lowercase, so
+/// `WORKSTATION5.Example.com` typed in capitals stays as typed.
 pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
     let mut linkable: Vec<&Ioc> = iocs
         .iter()

@@ -26,13 +26,47 @@ pub enum Db {
 pub struct TestStore {
     pub store: Store,
     pub url: String,
+    /// For PostgreSQL: the server URL and the database to drop afterwards.
+    postgres: Option<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+impl Drop for TestStore {
+    /// Drops the PostgreSQL test database. Drop cannot await, so this runs on
+    /// a thread with its own runtime.
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
+            let Ok(runtime) = runtime else { return };
+            runtime.block_on(async move {
+                // The test's own pool lives on the test runtime, which this
+                // thread blocks; WITH (FORCE) ends its connections instead.
+                if let Ok(admin) = Store::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(error) = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .execute(admin.pool())
+                        .await
+                    {
+                        eprintln!("failed to drop test database {name}: {error}");
+                    }
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// Creates an empty, migrated database: a temporary SQLite file, or a new
 /// PostgreSQL database with a random name on the test server.
 pub async fn test_store(db: Db) -> TestStore {
     let dir = tempfile::tempdir().expect("temporary folder");
+    let mut postgres = None;
     let url = match db {
         Db::Sqlite => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
         Db::Postgres => {
@@ -54,7 +88,9 @@ pub async fn test_store(db: Db) -> TestStore {
                 .rsplit_once('/')
                 .map(|(base, _)| base)
                 .unwrap_or(&admin_url);
-            format!("{base}/{name}")
+            let url = format!("{base}/{name}");
+            postgres = Some((admin_url.clone(), name));
+            url
         }
     };
     let store = Store::connect(&url).await.expect("connect test store");
@@ -62,6 +98,7 @@ pub async fn test_store(db: Db) -> TestStore {
     TestStore {
         store,
         url,
+        postgres,
         _dir: dir,
     }
 }

@@ -33,7 +33,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             .arg("command", "/action")
             .into());
     }
-    check_length("action", text, MAX_TEXT_CHARS)?;
+    check_length("@field.action", text, MAX_TEXT_CHARS)?;
     let incident = store::incidents::get(ctx.conn, &incident_id)
         .await?
         .ok_or_else(|| UserError::new("incident_not_found").arg("id", &incident_id))?;
@@ -63,7 +63,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         json!({
             "incident": incident_id,
             "phase": phase,
-            "text": text,
+            "text": view::defang_free_text(&ctx.shared.extractor, text),
             "actor": ctx.actor.id,
             "time": view::time_text(ctx.now_millis()),
             "mttc": mttc,

@@ -40,7 +40,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     if attachments.len() > MAX_FILES_PER_COMMAND {
         return Err(UserError::new("too_many")
-            .arg("field", "files")
+            .arg("field", "@field.files")
             .arg("count", attachments.len())
             .arg("max", MAX_FILES_PER_COMMAND)
             .into());

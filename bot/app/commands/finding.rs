@@ -169,14 +169,18 @@ fn finding_error(error: FindingError) -> CommandError {
             field: f,
             length,
             max,
-            line,
+            ..
         } => user
             .arg("field", field(f))
             .arg("length", length)
             .arg("max", max)
             .arg(
-                "line",
-                line.map(|l| l.to_string()).unwrap_or_else(|| "-".into()),
+                "unit",
+                if f == Field::Input {
+                    "@unit.bytes"
+                } else {
+                    "@unit.chars"
+                },
             ),
         FindingError::TooMany {
             field: f,

@@ -31,7 +31,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
                 .into());
         }
     };
-    check_length("reason", reason, MAX_TEXT_CHARS)?;
+    check_length("@field.reason", reason, MAX_TEXT_CHARS)?;
     let finding = store::findings::get(ctx.conn, &id)
         .await?
         .ok_or_else(|| UserError::new("finding_not_found").arg("id", &id))?;

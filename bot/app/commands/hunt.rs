@@ -24,7 +24,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 }
 
 async fn register(ctx: &mut Ctx<'_>, hypothesis: &str) -> CommandResult {
-    check_length("hypothesis", hypothesis, MAX_TEXT_CHARS)?;
+    check_length("@field.hypothesis", hypothesis, MAX_TEXT_CHARS)?;
     let mut techniques = Vec::new();
     for id in find_technique_ids(hypothesis) {
         let resolved = ctx
@@ -88,7 +88,7 @@ async fn close(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     if hunt.status != "open" {
         return Err(UserError::new("hunt_closed").arg("id", &id).into());
     }
-    check_length("notes", notes, MAX_TEXT_CHARS)?;
+    check_length("@field.notes", notes, MAX_TEXT_CHARS)?;
 
     // `found F-3 …` links the hunt to the finding it led to.
     let (maybe_finding, after) = first_word(notes);

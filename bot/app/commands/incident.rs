@@ -41,7 +41,7 @@ async fn open_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             let value = words.next().unwrap_or("");
             severity = Some(value.parse::<Severity>().map_err(|_| {
                 UserError::new("invalid_value")
-                    .arg("field", "severity")
+                    .arg("field", "@field.severity")
                     .arg("value", value)
                     .arg("allowed", "low, medium, high, critical")
             })?);
@@ -56,7 +56,7 @@ async fn open_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     if ids.len() > MAX_FINDINGS_PER_OPEN {
         return Err(UserError::new("too_many")
-            .arg("field", "findings")
+            .arg("field", "@field.findings")
             .arg("count", ids.len())
             .arg("max", MAX_FINDINGS_PER_OPEN)
             .into());
@@ -198,6 +198,7 @@ pub async fn open(
     let lang = ctx.lang;
     let renderer = &ctx.shared.renderer;
     let tlp_value = tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);
+    let title = view::defang_free_text(&ctx.shared.extractor, &row.title);
     let severity_label = renderer.text(lang, &format!("severity.{}", row.severity), &[]);
     let (name, topic) = if tlp_value == Tlp::Red {
         (
@@ -210,14 +211,14 @@ pub async fn open(
         )
     } else {
         (
-            renderer.text(lang, "room.name", &[("id", &id), ("title", &row.title)]),
+            renderer.text(lang, "room.name", &[("id", &id), ("title", &title)]),
             renderer.text(
                 lang,
                 "room.topic",
                 &[
                     ("severity", &severity_label),
                     ("tlp", tlp_value.label()),
-                    ("title", &row.title),
+                    ("title", &title),
                 ],
             ),
         )
@@ -242,7 +243,7 @@ pub async fn open(
         cards.push(finding::card_context(ctx, finding, true).await?);
     }
     let summary = json!({
-        "incident": view::incident_line(&row, Value::Null, now, false),
+        "incident": view::incident_line(&ctx.shared.extractor, &row, Value::Null, now, false),
         "findings": cards,
         "invited": invite,
         "owner": ctx.actor.id,

@@ -35,7 +35,7 @@ async fn add(ctx: &mut Ctx<'_>, incident: &str, values: &str) -> CommandResult {
     }
     if tokens.len() > MAX_IOCS_PER_COMMAND {
         return Err(UserError::new("too_many")
-            .arg("field", "iocs")
+            .arg("field", "@field.iocs")
             .arg("count", tokens.len())
             .arg("max", MAX_IOCS_PER_COMMAND)
             .into());

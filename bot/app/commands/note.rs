@@ -15,7 +15,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             .arg("command", "/note")
             .into());
     }
-    check_length("note", text, MAX_TEXT_CHARS)?;
+    check_length("@field.note", text, MAX_TEXT_CHARS)?;
     let stage = crate::store::incidents::get(ctx.conn, &incident)
         .await?
         .map(|row| row.stage);

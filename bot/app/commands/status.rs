@@ -51,6 +51,7 @@ async fn overview(ctx: &mut Ctx<'_>, mine: bool) -> CommandResult {
         let times = view::incident_times(ctx.conn, incident).await?;
         let hidden = restricted(ctx, incident);
         lines.push(view::incident_line(
+            &ctx.shared.extractor,
             incident,
             view::metrics(&times.metrics()),
             ctx.now,
@@ -90,7 +91,13 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
         .ok_or_else(|| UserError::new("incident_not_found").arg("id", id))?;
     let times = view::incident_times(ctx.conn, &incident).await?;
     let hidden = restricted(ctx, &incident);
-    let line = view::incident_line(&incident, view::metrics(&times.metrics()), ctx.now, hidden);
+    let line = view::incident_line(
+        &ctx.shared.extractor,
+        &incident,
+        view::metrics(&times.metrics()),
+        ctx.now,
+        hidden,
+    );
     let timeline = if hidden {
         Vec::new()
     } else {
@@ -106,7 +113,7 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
                     "from": format!("@stage.{}", text("from")),
                     "to": format!("@stage.{}", text("to")),
                     "number": detail["number"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
-                    "text": text("text"),
+                    "text": view::defang_free_text(&ctx.shared.extractor, &text("text")),
                     "phase": format!("@phase.{}", text("phase")),
                     "count": detail["count"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
                     "playbook": text("playbook"),
@@ -129,7 +136,7 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
         store::tasks::list(ctx.conn, id)
             .await?
             .into_iter()
-            .map(|task| json!({ "number": task.number, "text": task.text, "done": task.status == "done" }))
+            .map(|task| json!({ "number": task.number, "text": view::defang_free_text(&ctx.shared.extractor, &task.text), "done": task.status == "done" }))
             .collect()
     };
     ctx.reply(

@@ -30,7 +30,7 @@ async fn add(ctx: &mut Ctx<'_>, incident: &str, text: &str) -> CommandResult {
             .arg("command", "/task add")
             .into());
     }
-    check_length("task", text, MAX_TEXT_CHARS)?;
+    check_length("@field.task", text, MAX_TEXT_CHARS)?;
     let now = ctx.now_millis();
     let actor = ctx.actor.id.clone();
     let number = store::tasks::add(ctx.conn, incident, text, &actor, now).await?;
@@ -81,7 +81,7 @@ async fn done(ctx: &mut Ctx<'_>, incident: &str, value: &str) -> CommandResult {
     .await?;
     ctx.reply_text(
         "task_done",
-        json!({ "number": number.to_string(), "text": task.text, "actor": actor }),
+        json!({ "number": number.to_string(), "text": view::defang_free_text(&ctx.shared.extractor, &task.text), "actor": actor }),
     )
     .await?;
     Ok(())
@@ -94,7 +94,7 @@ async fn list(ctx: &mut Ctx<'_>, incident: &str) -> CommandResult {
         .map(|task| {
             json!({
                 "number": task.number,
-                "text": task.text,
+                "text": view::defang_free_text(&ctx.shared.extractor, &task.text),
                 "done": task.status == "done",
                 "done_by": task.done_by,
                 "done_at": task.done_at.map(view::time_text),
