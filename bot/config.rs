@@ -56,6 +56,7 @@ pub struct Config {
     pub users: BTreeMap<String, Vec<String>>,
     pub iocs: IocConfig,
     pub playbooks: PlaybookConfig,
+    pub exports: ExportsConfig,
     pub shell: ShellConfig,
 }
 
@@ -96,6 +97,26 @@ pub struct PlaybookConfig {
     pub dir: Option<PathBuf>,
 }
 
+/// Where approved rules are written and how exports name their author.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportsConfig {
+    /// Folder for approved rules: `sigma/<id>.yml`, `blocklists/<kind>.txt`,
+    /// `hunt-cases/<R-n>.md`.
+    pub dir: PathBuf,
+    /// Organization name used as the STIX identity and MISP creator.
+    pub organization: String,
+}
+
+impl Default for ExportsConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("huntbridge-exports"),
+            organization: "huntbridge".into(),
+        }
+    }
+}
+
 /// Shell adapter settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -113,6 +134,7 @@ impl Default for Config {
             users: BTreeMap::new(),
             iocs: IocConfig::default(),
             playbooks: PlaybookConfig::default(),
+            exports: ExportsConfig::default(),
             shell: ShellConfig::default(),
         }
     }

@@ -67,6 +67,27 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Write an export of one incident: STIX 2.1, MISP event, CSV or the
+    /// Markdown report.
+    Export {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Database URL; overrides the configuration.
+        #[arg(long)]
+        db: Option<String>,
+        /// Incident ID, e.g. INC-2026-0001.
+        #[arg(long)]
+        incident: String,
+        /// stix, misp, csv or md.
+        #[arg(long)]
+        format: String,
+        /// Output file; standard output when missing.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Language of the Markdown report (es or en).
+        #[arg(long)]
+        lang: Option<String>,
+    },
     /// Read text on stdin and print the indicators in it as JSON lines.
     Iocs {
         /// Extra known-good values (`kind value` lines).
@@ -124,6 +145,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::CheckConfig { config } => check_config(config.as_deref()).await,
         Command::Iocs { known_good } => iocs_command(known_good.as_deref()),
+        Command::Export {
+            config,
+            db,
+            incident,
+            format,
+            out,
+            lang,
+        } => {
+            export_command(
+                config.as_deref(),
+                db,
+                &incident,
+                &format,
+                out.as_deref(),
+                lang,
+            )
+            .await
+        }
     }
 }
 
@@ -157,6 +196,7 @@ async fn shell_command(
     } else if config_path.is_none() {
         let path = out_dir.join("huntbridge.db");
         config.database.url = Secret::new(format!("sqlite://{}?mode=rwc", path.display()));
+        config.exports.dir = out_dir.join("exports");
     }
 
     let store = Store::connect(config.database.url.expose()).await?;
@@ -212,6 +252,52 @@ async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
         config.rooms.hunting, config.rooms.ir, config.rooms.leads
     );
     println!("  users with roles: {}", config.users.len());
+    Ok(())
+}
+
+async fn export_command(
+    config_path: Option<&Path>,
+    db: Option<String>,
+    incident: &str,
+    format: &str,
+    out: Option<&Path>,
+    lang: Option<String>,
+) -> anyhow::Result<()> {
+    use huntbridge::app::commands::export::{ExportFormat, build};
+    use huntbridge::app::dossier::Dossier;
+
+    let mut config = Config::load(config_path)?;
+    if let Some(url) = db {
+        config.database.url = Secret::new(url);
+    }
+    let lang = match lang {
+        Some(lang) => lang
+            .parse::<Lang>()
+            .map_err(|_| anyhow::anyhow!("invalid --lang {lang:?}: use es or en"))?,
+        None => config.lang,
+    };
+    let format = ExportFormat::parse(format)
+        .ok_or_else(|| anyhow::anyhow!("invalid --format {format:?}: use stix, misp, csv or md"))?;
+    let store = Store::connect(config.database.url.expose()).await?;
+    store.migrate().await?;
+    let app = App::new(config, store.clone())?;
+    let incident = incident.to_uppercase();
+    let dossier = {
+        let mut conn = store.conn().await?;
+        Dossier::load(&mut conn, &incident)
+            .await?
+            .with_context(|| format!("incident {incident} not found"))?
+    };
+    let (name, _, content) = build(app.shared(), &dossier, format, lang)?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, &content)
+                .with_context(|| format!("failed to write {}", path.display()))?;
+            eprintln!("{name} written to {}", path.display());
+        }
+        None => print!("{content}"),
+    }
+    store.close().await;
     Ok(())
 }
 

@@ -2,10 +2,12 @@
 # Runs every huntbridge test on a fresh or an existing machine:
 #   1. makes sure PostgreSQL answers on 127.0.0.1:5432 (starts the local
 #      cluster, or installs it from Debian's packages when it is missing),
-#   2. runs `cargo test --all-targets`: unit tests, the store and flow tests
+#   2. installs sigma-cli, pySigma and stix2 into .venv (kept between runs)
+#      so tests validate Sigma rules and STIX bundles with those tools,
+#   3. runs `cargo test --all-targets`: unit tests, the store and flow tests
 #      on SQLite and on PostgreSQL (each test creates its own database), the
 #      shell binary tests, and a build of the benchmarks,
-#   3. checks formatting and clippy warnings.
+#   4. checks formatting and clippy warnings.
 # HUNTBRIDGE_TEST_POSTGRES_URL points the tests at another server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +67,9 @@ drop_leftover_test_databases() {
 
 ensure_postgres
 drop_leftover_test_databases
+log "python tools for output validation (sigma-cli, pySigma, stix2) in .venv"
+HUNTBRIDGE_TEST_PYTHON="$(scripts/pyenv.sh)"
+export HUNTBRIDGE_TEST_PYTHON
 log "cargo test"
 cargo test --all-targets --locked
 log "cargo fmt --check"

@@ -116,3 +116,65 @@ fn check_config_rejects_unknown_key() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("huntting"), "{stderr}");
 }
+
+#[test]
+fn export_command_writes_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}?mode=rwc", dir.path().join("hb.db").display());
+    let case = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("cases/regsvr32-squiblydoo/conversation.chat");
+    let status = Command::new(BIN)
+        .args(["shell", "--script"])
+        .arg(&case)
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .args(["--db", &db])
+        .output()
+        .unwrap()
+        .status;
+    assert!(status.success());
+    let year = chrono::Datelike::year(&chrono::Utc::now());
+    let output = Command::new(BIN)
+        .args([
+            "export",
+            "--db",
+            &db,
+            "--incident",
+            &format!("inc-{year}-0001"),
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.starts_with("type,value,defanged,flags,to_block,incident,tlp"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ipv4,10.10.10.5,10[.]10[.]10[.]5,private,false"),
+        "{text}"
+    );
+    // PowerShell's own hash is a Windows system file: never marked for blocking.
+    assert!(text.contains("sha256,908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53,908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53,known_good,false"), "{text}");
+
+    let missing = Command::new(BIN)
+        .args([
+            "export",
+            "--db",
+            &db,
+            "--incident",
+            "INC-1999-0001",
+            "--format",
+            "stix",
+        ])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("INC-1999-0001 not found"));
+}

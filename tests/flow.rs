@@ -444,6 +444,8 @@ on_both_databases!(
     hunter_cannot_accept_handoff,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
+    red_overlap_not_named_outside,
+    amber_strict_label_outside,
 );
 
 /// Fails the first upload once, as a platform that times out would.
@@ -518,4 +520,34 @@ async fn failed_upload_keeps_room_order(db: Db) {
         let mut conn = h.db.store.conn().await.unwrap();
         store::outbox::count(&mut conn, "delivered").await.unwrap()
     });
+}
+
+async fn red_overlap_not_named_outside(db: Db) {
+    let h = hunter(db).await;
+    let text = "--- @ana:hunt #caza\n/finding Exfiltración\ntlp: red\niocs:\n- 203.0.113.66\n\
+                --- @luis:ir #ir\n/handoff F-1 accept\n\
+                --- @ana:hunt #caza\n/finding Conexión rara\niocs:\n- 203.0.113.66\n";
+    run_transcript(&h, text, "overlap").await;
+    let out = h.output.text();
+    let second = &out[out.find("F-2: Conexión rara").expect("second card")..];
+    assert!(
+        !second.contains("F-1") && !second.contains("INC-"),
+        "a TLP:RED case was named: {second}"
+    );
+}
+
+async fn amber_strict_label_outside(db: Db) {
+    let h = hunter(db).await;
+    let text = "--- @ana:hunt #caza\n/finding Estricto\ntlp: amber+strict\nequipos: SRV-1\n\
+                --- @luis:ir #ir\n/handoff F-1 accept\n";
+    run_transcript(&h, text, "strict").await;
+    h.output.clear();
+    let status = format!("--- @luis:ir #general\n/status {}\n", incident_id());
+    run_transcript(&h, &status, "strict-status").await;
+    let out = h.output.text();
+    assert!(out.contains("TLP:AMBER+STRICT"), "{out}");
+    assert!(
+        !out.contains("TLP:RED") && !out.contains("SRV-1") && !out.contains("Estricto"),
+        "{out}"
+    );
 }

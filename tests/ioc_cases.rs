@@ -423,9 +423,9 @@ fn sysmon_values_classify_back() {
     }
 }
 
-/// Flags on the Sysmon indicators: the source address and the internal host
-/// name are private, the Azure collector name has none, the LOLBins are
-/// known-good.
+/// Flags on the Sysmon indicators: the source address, the internal host
+/// name and the Azure collector name (Azure's internal DNS suffix) are
+/// private, the LOLBins are known-good.
 #[test]
 fn sysmon_flags() {
     let events = read_data("ioc-sysmon-events.jsonl");
@@ -438,10 +438,9 @@ fn sysmon_flags() {
         find(&iocs, IocKind::Domain, "workstation5.mordor.local").flags,
         [IocFlag::Private]
     );
-    assert!(
-        find(&iocs, IocKind::Domain, "wec.internal.cloudapp.net")
-            .flags
-            .is_empty()
+    assert_eq!(
+        find(&iocs, IocKind::Domain, "wec.internal.cloudapp.net").flags,
+        [IocFlag::Private]
     );
     for name in [
         "powershell.exe",

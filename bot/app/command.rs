@@ -20,6 +20,9 @@ pub enum Command {
     Status,
     Help,
     Lang,
+    Close,
+    Rule,
+    Export,
 }
 
 /// Command words, English first, then Spanish aliases.
@@ -51,6 +54,12 @@ const WORDS: &[(&str, Command)] = &[
     ("ayuda", Command::Help),
     ("lang", Command::Lang),
     ("idioma", Command::Lang),
+    ("close", Command::Close),
+    ("cerrar", Command::Close),
+    ("rule", Command::Rule),
+    ("regla", Command::Rule),
+    ("export", Command::Export),
+    ("exportar", Command::Export),
 ];
 
 /// A message split into its command word and arguments.
@@ -114,7 +123,11 @@ impl Command {
         match self {
             Command::Finding | Command::Hunt => &[Hunter],
             Command::Evidence => &[Hunter, Responder],
-            Command::Handoff | Command::Incident | Command::Playbook => &[Responder],
+            Command::Handoff | Command::Incident | Command::Playbook | Command::Close => {
+                &[Responder]
+            }
+            Command::Rule => &[Lead],
+            Command::Export => &[Responder, Lead],
             Command::Stage => &[Responder, Hunter],
             Command::Task | Command::Note | Command::Action | Command::Ioc => {
                 &[Hunter, Responder, Lead]
@@ -138,6 +151,9 @@ impl Command {
             Command::Ioc,
             Command::Playbook,
             Command::Status,
+            Command::Close,
+            Command::Rule,
+            Command::Export,
             Command::Help,
             Command::Lang,
         ]

@@ -10,9 +10,11 @@ pub mod auth;
 pub mod command;
 pub mod commands;
 pub mod context;
+pub mod dossier;
 pub mod effects;
 pub mod error;
 pub mod outbox;
+pub mod report;
 pub mod view;
 
 use std::sync::Arc;

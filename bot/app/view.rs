@@ -29,6 +29,9 @@ pub mod kind {
     pub const ACTION: &str = "action";
     pub const IOC_ADDED: &str = "ioc_added";
     pub const PLAYBOOK: &str = "playbook";
+    pub const INCIDENT_CLOSED: &str = "incident_closed";
+    pub const RULE_DECIDED: &str = "rule_decided";
+    pub const EXPORTED: &str = "exported";
 }
 
 /// Whether content under `tlp` that belongs to `incident` (if any) may be
@@ -269,4 +272,81 @@ fn warnings(parsed: &ParsedFinding) -> Vec<Value> {
             json!({ "key": format!("warning.{}", warning.code()), "args": args })
         })
         .collect()
+}
+
+/// The context of a timeline entry: time, actor, stage, kind, its detail and
+/// the arguments of its `timeline.<kind>` catalog string, with free text
+/// defanged.
+pub fn timeline_entry(extractor: &Extractor, entry: &store::timeline::TimelineRow) -> Value {
+    let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
+    let text = |name: &str| detail[name].as_str().unwrap_or_default().to_string();
+    let number = |name: &str| {
+        detail[name]
+            .as_i64()
+            .map(|n| n.to_string())
+            .unwrap_or_default()
+    };
+    let args = json!({
+        "finding": entry.finding_id.clone().unwrap_or_default(),
+        "name": text("name"),
+        "from": format!("@stage.{}", text("from")),
+        "to": format!("@stage.{}", text("to")),
+        "number": number("number"),
+        "text": defang_free_text(extractor, &text("text")),
+        "phase": format!("@phase.{}", text("phase")),
+        "count": number("count"),
+        "playbook": text("playbook"),
+        "resolution": format!("@resolution.{}", text("resolution")),
+        "rules": number("rules"),
+    });
+    json!({
+        "at": time_text(entry.at),
+        "at_ms": entry.at,
+        "actor": entry.actor,
+        "kind": entry.kind,
+        "stage": entry.stage,
+        "detail": detail,
+        "args": args,
+    })
+}
+
+/// Other findings and incidents holding the same indicator that `room` may
+/// learn about: a TLP:RED case is not named outside its own incident room,
+/// so an overlap cannot reveal what a restricted case contains.
+pub async fn visible_overlaps(
+    conn: &mut AnyConnection,
+    room: &RoomKind,
+    ioc: &Ioc,
+    exclude_finding: Option<&str>,
+    exclude_incident: Option<&str>,
+) -> anyhow::Result<Vec<Value>> {
+    let code = kind_code(ioc.kind);
+    let found = store::iocs::overlaps(
+        &mut *conn,
+        &code,
+        &ioc.value,
+        exclude_finding,
+        exclude_incident,
+    )
+    .await?;
+    let mut visible = Vec::new();
+    for (finding, incident) in found {
+        let tlp = match (&finding, &incident) {
+            (_, Some(incident)) => store::incidents::get(&mut *conn, incident)
+                .await?
+                .map(|row| row.tlp),
+            (Some(finding), None) => store::findings::get(&mut *conn, finding)
+                .await?
+                .map(|row| row.tlp),
+            (None, None) => None,
+        };
+        let tlp = tlp
+            .and_then(|code| code.parse::<Tlp>().ok())
+            .unwrap_or(Tlp::Amber);
+        if may_show(tlp, room, incident.as_deref()) {
+            visible
+                .push(json!({ "ioc": self::ioc(ioc), "finding": finding, "incident": incident }));
+        }
+    }
+    Ok(visible)
 }

@@ -9,6 +9,7 @@ pub fn escape(format: Format, value: &str) -> String {
         Format::Plain => strip_controls(value),
         Format::Html => escape_html(&strip_controls(value)),
         Format::Mrkdwn => escape_mrkdwn(&strip_controls(value)),
+        Format::Markdown => escape_markdown(&strip_controls(value)),
     }
 }
 
@@ -50,6 +51,22 @@ fn escape_mrkdwn(value: &str) -> String {
     out
 }
 
+/// Backslash-escapes the CommonMark punctuation that could start markup or
+/// raw HTML, so a value renders as the text it is.
+fn escape_markdown(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' | '|' | '~' | '&' | '!'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +82,14 @@ mod tests {
         assert_eq!(
             escape(Format::Html, "<script>\"x\" & 'y'</script>"),
             "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+
+    #[test]
+    fn markdown_escapes_markup_and_html() {
+        assert_eq!(
+            escape(Format::Markdown, "<b>*x*</b>"),
+            "\\<b\\>\\*x\\*\\</b\\>"
         );
     }
 

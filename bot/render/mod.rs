@@ -35,9 +35,16 @@ pub enum Format {
     Html,
     /// Slack's mrkdwn.
     Mrkdwn,
+    /// CommonMark, for report files.
+    Markdown,
 }
 
-const FORMATS: [Format; 3] = [Format::Plain, Format::Html, Format::Mrkdwn];
+const FORMATS: [Format; 4] = [
+    Format::Plain,
+    Format::Html,
+    Format::Mrkdwn,
+    Format::Markdown,
+];
 const LANGS: [Lang; 2] = [Lang::Es, Lang::En];
 
 /// A message to render: a template name, a language and its context.
@@ -248,6 +255,7 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
                 Format::Plain => text,
                 Format::Html => format!("<b>{text}</b>"),
                 Format::Mrkdwn => format!("*{text}*"),
+                Format::Markdown => format!("**{text}**"),
             }))
         },
     );
@@ -258,7 +266,7 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
             Ok(tera::Value::String(match format {
                 Format::Plain => text,
                 Format::Html => format!("<code>{text}</code>"),
-                Format::Mrkdwn => format!("`{text}`"),
+                Format::Mrkdwn | Format::Markdown => format!("`{text}`"),
             }))
         },
     );
@@ -274,6 +282,37 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
                     .join("\n"),
                 Format::Html => format!("<pre>{text}</pre>"),
                 Format::Mrkdwn => format!("```\n{text}\n```"),
+                Format::Markdown => fenced(&text),
+            }))
+        },
+    );
+    // `code_raw` and `pre_raw` take an unescaped value and escape it for
+    // code, where Markdown escapes would show as backslashes.
+    tera.register_filter(
+        "code_raw",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let text = strip_controls(&value_text(value)).replace('\n', " ");
+            Ok(tera::Value::String(match format {
+                Format::Plain => text,
+                Format::Html => format!("<code>{}</code>", escape(Format::Html, &text)),
+                Format::Mrkdwn => format!("`{}`", escape(Format::Mrkdwn, &text.replace('`', "'"))),
+                Format::Markdown => inline_code(&text),
+            }))
+        },
+    );
+    tera.register_filter(
+        "pre_raw",
+        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let text = strip_controls(&value_text(value));
+            Ok(tera::Value::String(match format {
+                Format::Plain => text
+                    .lines()
+                    .map(|line| format!("    {line}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                Format::Html => format!("<pre>{}</pre>", escape(Format::Html, &text)),
+                Format::Mrkdwn => format!("```\n{}\n```", escape(Format::Mrkdwn, &text)),
+                Format::Markdown => fenced(&text),
             }))
         },
     );
@@ -332,6 +371,45 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
             .map(tera::Value::String)
             .ok_or_else(|| tera::Error::msg(format!("missing string {key:?}")))
     });
+}
+
+/// A Markdown code span that holds any text: the fence is one backtick
+/// longer than the longest run inside it.
+fn inline_code(text: &str) -> String {
+    let fence = "`".repeat(longest_backtick_run(text) + 1);
+    format!("{fence} {text} {fence}")
+}
+
+/// A fenced Markdown code block that holds any text.
+fn fenced(text: &str) -> String {
+    let fence = "`".repeat((longest_backtick_run(text) + 1).max(3));
+    format!("{fence}\n{text}\n{fence}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+/// Converts report Markdown to a standalone HTML page. Raw HTML in the
+/// Markdown is shown as text, never passed through.
+pub fn markdown_to_html(title: &str, lang: Lang, markdown: &str) -> String {
+    use pulldown_cmark::{Event, Options, Parser, html};
+
+    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut body = String::new();
+    html::push_html(&mut body, parser);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.2em .5em}}\
+         pre{{background:#f4f4f4;padding:.5em;overflow-x:auto}}</style>\n</head>\n<body>\n{}</body>\n</html>\n",
+        lang.as_str(),
+        escape(Format::Html, title),
+        body
+    )
 }
 
 /// Formats a duration in milliseconds the same way in every language:

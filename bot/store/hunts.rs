@@ -129,3 +129,23 @@ pub async fn close(
     .with_context(|| format!("failed to close hunt {id}"))?;
     Ok(())
 }
+
+/// Hunts that led to any finding of an incident.
+pub async fn list_for_incident(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+) -> anyhow::Result<Vec<HuntRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM hunts WHERE finding_id IN \
+         (SELECT finding_id FROM incident_findings WHERE incident_id = $1) ORDER BY created_at, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(incident_id)
+        .fetch_all(conn)
+        .await
+        .with_context(|| format!("failed to list hunts of {incident_id}"))?;
+    rows.iter()
+        .map(from_row)
+        .collect::<Result<_, _>>()
+        .context("failed to decode hunt rows")
+}

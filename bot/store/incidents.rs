@@ -155,3 +155,25 @@ pub async fn participants(
         .collect::<Result<_, sqlx::Error>>()
         .context("failed to decode participant rows")
 }
+
+/// Closes an incident with its resolution and summary.
+pub async fn close(
+    conn: &mut AnyConnection,
+    id: &str,
+    resolution: &str,
+    summary: &str,
+    at: i64,
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE incidents SET status = 'closed', resolution = $2, summary = $3, closed_at = $4 \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(resolution)
+    .bind(summary)
+    .bind(at)
+    .execute(conn)
+    .await
+    .with_context(|| format!("failed to close {id}"))?;
+    Ok(())
+}

@@ -14,6 +14,7 @@ pub mod inbound;
 pub mod incidents;
 pub mod iocs;
 pub mod outbox;
+pub mod proposals;
 pub mod rooms;
 pub mod tasks;
 pub mod timeline;

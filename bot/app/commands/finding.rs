@@ -126,20 +126,18 @@ async fn card_for_room(
 async fn full_card(ctx: &mut Ctx<'_>, row: &FindingRow) -> anyhow::Result<Value> {
     let parsed: ParsedFinding = serde_json::from_str(&row.body)?;
     let mut overlaps = Vec::new();
+    let room = ctx.room.clone();
     for ioc in &parsed.iocs {
-        let code = view::kind_code(ioc.kind);
-        let found = store::iocs::overlaps(
-            ctx.conn,
-            &code,
-            &ioc.value,
-            Some(&row.id),
-            row.incident_id.as_deref(),
-        )
-        .await?;
-        for (finding, incident) in found {
-            overlaps
-                .push(json!({ "ioc": view::ioc(ioc), "finding": finding, "incident": incident }));
-        }
+        overlaps.extend(
+            view::visible_overlaps(
+                ctx.conn,
+                &room,
+                ioc,
+                Some(&row.id),
+                row.incident_id.as_deref(),
+            )
+            .await?,
+        );
     }
     let files: Vec<Value> = store::files::list_for_finding(ctx.conn, &row.id)
         .await?

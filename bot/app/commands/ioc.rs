@@ -73,11 +73,8 @@ async fn add(ctx: &mut Ctx<'_>, incident: &str, values: &str) -> CommandResult {
             created_at: ctx.now_millis(),
         };
         store::iocs::insert(ctx.conn, &row).await?;
-        for (finding, other) in
-            store::iocs::overlaps(ctx.conn, &code, &ioc.value, None, Some(incident)).await?
-        {
-            overlaps.push(json!({ "ioc": view::ioc(ioc), "finding": finding, "incident": other }));
-        }
+        let room = ctx.room.clone();
+        overlaps.extend(view::visible_overlaps(ctx.conn, &room, ioc, None, Some(incident)).await?);
         added.push(view::ioc(ioc));
     }
     ctx.timeline(

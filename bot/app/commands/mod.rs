@@ -1,7 +1,9 @@
 //! One file per command. [`run`] sends a parsed command to its handler.
 
 mod action;
+mod close;
 mod evidence;
+pub mod export;
 mod finding;
 mod handoff;
 mod help;
@@ -11,6 +13,7 @@ mod ioc;
 mod lang;
 mod note;
 mod playbook;
+mod rule;
 mod stage;
 mod status;
 mod task;
@@ -36,6 +39,9 @@ pub async fn run(ctx: &mut Ctx<'_>, command: Command, args: &str) -> CommandResu
         Command::Status => status::run(ctx, args).await,
         Command::Help => help::run(ctx, args).await,
         Command::Lang => lang::run(ctx, args).await,
+        Command::Close => close::run(ctx, args).await,
+        Command::Rule => rule::run(ctx, args).await,
+        Command::Export => export::run(ctx, args).await,
     }
 }
 

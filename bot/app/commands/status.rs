@@ -104,29 +104,7 @@ async fn detail(ctx: &mut Ctx<'_>, id: &str) -> CommandResult {
         store::timeline::list_for_incident(ctx.conn, id)
             .await?
             .into_iter()
-            .map(|entry| {
-                let detail: Value = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
-                let text = |name: &str| detail[name].as_str().unwrap_or_default().to_string();
-                let args = json!({
-                    "finding": entry.finding_id.clone().unwrap_or_default(),
-                    "name": text("name"),
-                    "from": format!("@stage.{}", text("from")),
-                    "to": format!("@stage.{}", text("to")),
-                    "number": detail["number"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
-                    "text": view::defang_free_text(&ctx.shared.extractor, &text("text")),
-                    "phase": format!("@phase.{}", text("phase")),
-                    "count": detail["count"].as_i64().map(|n| n.to_string()).unwrap_or_default(),
-                    "playbook": text("playbook"),
-                });
-                json!({
-                    "at": view::time_text(entry.at),
-                    "actor": entry.actor,
-                    "kind": entry.kind,
-                    "stage": entry.stage,
-                    "detail": detail,
-                    "args": args,
-                })
-            })
+            .map(|entry| view::timeline_entry(&ctx.shared.extractor, &entry))
             .filter(|entry| entry["kind"] != kind::IOC_ADDED || entry["detail"]["count"] != 0)
             .collect()
     };

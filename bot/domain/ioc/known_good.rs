@@ -13,7 +13,7 @@ use super::url::parse_url;
 use super::{IocKind, registry};
 
 /// The shipped lists, by file name.
-const SHIPPED: [(&str, &str); 3] = [
+const SHIPPED: [(&str, &str); 4] = [
     (
         "empty-hashes.txt",
         include_str!("../../../data/known-good/empty-hashes.txt"),
@@ -25,6 +25,10 @@ const SHIPPED: [(&str, &str); 3] = [
     (
         "lolbins.txt",
         include_str!("../../../data/known-good/lolbins.txt"),
+    ),
+    (
+        "windows-system-files.txt",
+        include_str!("../../../data/known-good/windows-system-files.txt"),
     ),
 ];
 

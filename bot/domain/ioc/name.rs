@@ -8,7 +8,7 @@ use super::{IocFlag, IocKind, MAX_DOMAIN_LEN, MAX_EMAIL_LEN, MAX_FILENAME_LEN, M
 /// with the flag each earns. None of these top-level names is delegated in the
 /// public DNS, so each is accepted as a domain here although the Public Suffix
 /// List does not contain it.
-const RESERVED_NAMES: [(&str, IocFlag); 15] = [
+const RESERVED_NAMES: [(&str, IocFlag); 16] = [
     // Documentation and testing names, RFC 2606.
     ("example", IocFlag::Documentation),
     ("example.com", IocFlag::Documentation),
@@ -32,6 +32,10 @@ const RESERVED_NAMES: [(&str, IocFlag); 15] = [
     ("corp", IocFlag::Private),
     ("home", IocFlag::Private),
     ("lan", IocFlag::Private),
+    // Azure's internal DNS suffix for virtual machines in a virtual network;
+    // Microsoft's docs ("Name resolution for resources in Azure virtual
+    // networks") describe it. Those names never resolve from the internet.
+    ("internal.cloudapp.net", IocFlag::Private),
 ];
 
 /// The internal suffix that `/etc/hosts` files use; kept apart from the table

@@ -1435,3 +1435,15 @@ fn classify_one_slack_link_with_label_is_rejected() {
         }
     );
 }
+
+#[test]
+fn azure_internal_name_is_private() {
+    let extractor = Extractor::new(KnownGood::shipped());
+    let iocs = extractor.extract("collector wec.internal.cloudapp.net forwarded it");
+    let domain = iocs
+        .iter()
+        .find(|ioc| ioc.kind == IocKind::Domain)
+        .expect("domain");
+    assert_eq!(domain.value, "wec.internal.cloudapp.net");
+    assert!(domain.flags.contains(&IocFlag::Private), "{domain:?}");
+}
