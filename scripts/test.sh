@@ -56,12 +56,13 @@ ensure_postgres() {
 }
 
 # Test databases are dropped by the tests; a crashed run may leave some behind.
+# Without FORCE, a database still in use by another run is left alone.
 drop_leftover_test_databases() {
     command -v psql >/dev/null || return 0
     local url="${HUNTBRIDGE_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
     psql "$url" -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'hb\_test\_%'" 2>/dev/null |
         while read -r name; do
-            psql "$url" -qc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" || true
+            psql "$url" -qc "DROP DATABASE IF EXISTS \"$name\"" 2>/dev/null || true
         done
 }
 

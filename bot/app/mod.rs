@@ -329,7 +329,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, invocation: &Invocation<'_>) -> error::Comm
     }
     if !command.roles().is_empty() && !ctx.actor.may(command.roles()) {
         let allowed: Vec<&str> = command.roles().iter().map(|role| role.as_str()).collect();
-        warn!(command = command.name(), "permission denied");
+        warn!(command = command.name(), actor = %ctx.actor.id, room = %ctx.event.room_id, "permission denied");
         return Err(UserError::new("forbidden")
             .arg("command", format!("/{}", command.name()))
             .arg("roles", allowed.join(", "))

@@ -222,22 +222,28 @@ fn finding_error(error: FindingError) -> CommandError {
             .arg("field", field(f))
             .arg("value", value)
             .arg("line", line)
-            .arg("allowed", allowed.join(", ")),
+            .arg(
+                "allowed",
+                match f {
+                    Field::Severity | Field::Confidence | Field::Tlp => {
+                        format!("@allowed.{}", f.as_str())
+                    }
+                    _ => allowed.join(", "),
+                },
+            ),
         FindingError::InvalidTechnique { value, line, cause } => match cause {
             AttackError::Malformed { .. } => UserError::new("finding_technique_malformed")
                 .arg("value", value)
                 .arg("line", line),
+            AttackError::Unknown { suggestions, .. } if suggestions.is_empty() => {
+                UserError::new("finding_technique_unknown_no_suggestion")
+                    .arg("value", value)
+                    .arg("line", line)
+            }
             AttackError::Unknown { suggestions, .. } => UserError::new("finding_technique_unknown")
                 .arg("value", value)
                 .arg("line", line)
-                .arg(
-                    "suggestions",
-                    if suggestions.is_empty() {
-                        "-".to_string()
-                    } else {
-                        suggestions.join(", ")
-                    },
-                ),
+                .arg("suggestions", suggestions.join(", ")),
         },
         FindingError::InvalidIoc { value, line, .. } => user.arg("value", value).arg("line", line),
         FindingError::UnterminatedCodeBlock { line } => user.arg("line", line),

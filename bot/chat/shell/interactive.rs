@@ -1,7 +1,7 @@
 //! Interactive use: type messages as a person in a room. Lines starting with
 //! `:` control the shell (`:user ana:hunt`, `:room #ir`, `:help`, `:quit`);
-//! a line ending in `\` continues on the next line, and an open ``` block
-//! continues until it is closed, so multi-line findings can be typed.
+//! a line ending in `\` continues on the next line, an open ``` block
+//! continues until it is closed, and a `/finding` runs until an empty line.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -21,7 +21,8 @@ const SHELL_HELP: &str = "\
 :room #ROOM         speak in #ROOM (#INC is the latest incident room)
 :help               this help
 :quit               leave (Ctrl-D works too)
-A line ending in \\ continues on the next line; an open ``` block continues until closed.";
+A line ending in \\ continues on the next line; an open ``` block continues until closed;
+a /finding continues until an empty line.";
 
 /// Runs the interactive shell on stdin until `:quit` or end of input.
 pub async fn run_interactive(
@@ -46,12 +47,20 @@ pub async fn run_interactive(
         let Some(first) = lines.next() else { break };
         let mut text = first?;
 
-        // Continuations: trailing backslash or an unclosed code fence.
+        // Continuations: trailing backslash, an unclosed code fence, or a
+        // finding, which runs until an empty line.
+        let first_word = text.split_whitespace().next().unwrap_or("").to_lowercase();
+        let multi_line = matches!(
+            first_word.as_str(),
+            "/finding" | "/hallazgo" | "!finding" | "!hallazgo"
+        );
         loop {
             let fences = text.matches("```").count();
+            let last_line_empty =
+                text.ends_with('\n') || text.lines().last().is_some_and(|l| l.trim().is_empty());
             if text.ends_with('\\') {
                 text.pop();
-            } else if fences % 2 == 0 {
+            } else if fences % 2 == 0 && (!multi_line || last_line_empty) {
                 break;
             }
             print!("… ");

@@ -183,9 +183,16 @@ pub fn evidence_files(text: &str, base_dir: &Path) -> anyhow::Result<Vec<Attachm
     }
     let _finding = words.next();
     let mut attachments = Vec::new();
+    let base = base_dir
+        .canonicalize()
+        .unwrap_or_else(|_| base_dir.to_path_buf());
     for name in words {
-        let path = base_dir.join(name);
-        if !path.is_file() {
+        // Only files inside the transcript's folder: a name cannot climb out
+        // with `..` or an absolute path.
+        let Ok(path) = base.join(name).canonicalize() else {
+            continue;
+        };
+        if !path.starts_with(&base) || !path.is_file() {
             continue;
         }
         let content = std::fs::read(&path)
@@ -249,6 +256,22 @@ mod tests {
         assert_eq!(messages[0].role, Some(Role::Hunter));
         assert_eq!(messages[1].user, "@luis:example.org");
         assert_eq!(messages[1].role, None);
+    }
+
+    #[test]
+    fn evidence_stays_in_transcript_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let inner = root.path().join("case");
+        std::fs::create_dir(&inner).unwrap();
+        std::fs::write(root.path().join("secret.txt"), "x").unwrap();
+        std::fs::write(inner.join("events.jsonl"), "{}").unwrap();
+        let files = evidence_files(
+            "/evidence F-1 events.jsonl ../secret.txt /etc/hostname",
+            &inner,
+        )
+        .unwrap();
+        let names: Vec<&str> = files.iter().map(|file| file.name.as_str()).collect();
+        assert_eq!(names, ["events.jsonl"]);
     }
 
     #[test]
