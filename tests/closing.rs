@@ -311,3 +311,93 @@ on_both_databases!(
     shipped_case_closes_with_report_and_rules,
     shipped_case_report_in_english
 );
+
+async fn false_positive_keeps_hunt_record_and_tunes(db: Db) {
+    let (h, _exports) = closing_harness(db, Lang::Es).await;
+    let text = "--- @ana:hunt #caza\n/hunt Uso de certutil para descargar ficheros T1105\n\
+                --- @ana:hunt #caza\n/finding certutil descargando de 198.51.100.20\ntécnicas: T1105\nequipos: PC-7\nseveridad: media\n\
+                --- @ana:hunt #caza\n/hunt close H-1 found F-1 resultó ser el agente de inventario\n\
+                --- @luis:ir #ir\n/handoff F-1 accept\n\
+                --- @luis:ir #INC\n/close false-positive Descarga legítima del agente de inventario.\nlecciones: añadir el agente a la lista blanca de la caza\n\
+                --- @marta:lead #ir\n/rule list\n";
+    run(&h, text, "fp").await;
+    let out = h.output.text();
+    let incident = incident_id();
+    assert!(
+        out.contains(&format!("✅ {incident} cerrado como falso positivo.")),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Lista de bloqueo"),
+        "a false positive proposed a blocklist: {out}"
+    );
+    assert!(
+        out.contains("Nueva caza: Caso falso positivo: añadir una excepción"),
+        "{out}"
+    );
+
+    let mut conn = h.db.store.conn().await.unwrap();
+    let rows = store::proposals::list(&mut conn, Some(&incident))
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|row| row.kind == "hunt_case"), "{rows:?}");
+    let tuning = rows[0].id.clone();
+    drop(conn);
+
+    let report = std::fs::read_to_string(
+        h.out_dir
+            .path()
+            .join("files")
+            .join(incident.to_lowercase())
+            .join(format!("{incident}-report-es.md")),
+    )
+    .unwrap();
+    assert!(report.contains("# Registro de la caza"), "{report}");
+    assert!(
+        report.contains("**H-1**: Uso de certutil para descargar ficheros T1105"),
+        "{report}"
+    );
+    assert!(
+        report.contains("- Caza H-1: hallazgo → F-1 (resultó ser el agente de inventario)"),
+        "{report}"
+    );
+    assert!(report.contains("Resultado: falso positivo."), "{report}");
+    assert!(
+        report.contains("añadir el agente a la lista blanca de la caza"),
+        "{report}"
+    );
+
+    // A rejection keeps its reason and cannot be decided again.
+    h.output.clear();
+    let decide = format!(
+        "--- @marta:lead #ir\n/rule reject {tuning} el agente ya está excluido\n\
+         --- @marta:lead #ir\n/rule approve {tuning}\n"
+    );
+    run(&h, &decide, "fp-decide").await;
+    let out = h.output.text();
+    assert!(
+        out.contains(&format!(
+            "@marta rechazó {tuning}. Motivo: el agente ya está excluido"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("La propuesta {tuning} ya está rechazada (@marta)")),
+        "{out}"
+    );
+    let mut conn = h.db.store.conn().await.unwrap();
+    let row = store::proposals::get(&mut conn, &tuning)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.status, "rejected");
+    assert_eq!(
+        row.decision_note.as_deref(),
+        Some("el agente ya está excluido")
+    );
+}
+
+mod more {
+    use super::*;
+    on_both_databases!(false_positive_keeps_hunt_record_and_tunes);
+}
