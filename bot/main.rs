@@ -242,9 +242,20 @@ async fn shell_command(
 
 async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(path)?;
-    let store = Store::connect(config.database.url.expose()).await?;
+    let url = config.database.url.expose();
+    // A SQLite file that does not exist yet is not created here: migrate
+    // and the bot create it.
+    let sqlite_missing = huntbridge::store::sqlite_path(url).is_some_and(|path| !path.exists());
+    let store = if sqlite_missing {
+        Store::connect("sqlite::memory:").await?
+    } else {
+        Store::connect(url).await?
+    };
     App::new(config.clone(), store.clone())?;
     store.close().await;
+    if sqlite_missing {
+        println!("note: the SQLite database does not exist yet; `huntbridge migrate` creates it");
+    }
     println!("configuration is valid");
     println!("  language: {}", config.lang.as_str());
     println!("  database: {}", redact_url(config.database.url.expose()));

@@ -61,6 +61,17 @@ impl Store {
         } else {
             bail!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://");
         };
+        if let Some(path) = sqlite_path(url) {
+            let parent = path
+                .parent()
+                .filter(|parent| !parent.as_os_str().is_empty());
+            if let Some(parent) = parent.filter(|parent| !parent.is_dir()) {
+                bail!(
+                    "the folder {} of the SQLite database does not exist: create it or change database.url",
+                    parent.display()
+                );
+            }
+        }
         let options = AnyConnectOptions::from_str(url)
             .with_context(|| format!("invalid database URL {}", redact_url(url)))?
             .disable_statement_logging();
@@ -150,6 +161,19 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The file of a `sqlite://` URL, without its query; `None` for other URLs
+/// and in-memory databases.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
 /// Converts a timestamp to the stored form.
 pub fn to_millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
@@ -165,6 +189,27 @@ pub fn from_millis(millis: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sqlite_path_strips_scheme_and_query() {
+        assert_eq!(
+            sqlite_path("sqlite://data/hb.db?mode=rwc"),
+            Some("data/hb.db".into())
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://x/y"), None);
+    }
+
+    #[tokio::test]
+    async fn missing_sqlite_folder_is_named() {
+        let error = Store::connect("sqlite:///nonexistent-hb-folder/hb.db?mode=rwc")
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent-hb-folder"),
+            "{error:#}"
+        );
+    }
 
     #[test]
     fn redact_url_hides_password() {
