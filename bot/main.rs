@@ -197,6 +197,8 @@ async fn shell_command(
     } else if config_path.is_none() {
         let path = out_dir.join("huntbridge.db");
         config.database.url = Secret::new(format!("sqlite://{}?mode=rwc", path.display()));
+    }
+    if config_path.is_none() {
         config.exports.dir = out_dir.join("exports");
     }
 

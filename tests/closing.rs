@@ -401,3 +401,44 @@ mod more {
     use super::*;
     on_both_databases!(false_positive_keeps_hunt_record_and_tunes);
 }
+
+async fn red_rules_stay_in_incident_room(db: Db) {
+    let (h, _exports) = closing_harness(db, Lang::Es).await;
+    let text = "--- @ana:hunt #caza\n/finding C2 secreto\ntlp: red\niocs:\n- hxxp://evil-c2[.]net/gate\n\
+                --- @luis:ir #ir\n/handoff F-1 accept\n\
+                --- @luis:ir #INC\n/close true-positive Contenido.\n\
+                --- @marta:lead #ir\n/rule list\n\
+                --- @marta:lead #ir\n/rule show R-1\n\
+                --- @marta:lead #ir\n/rule approve R-1\n";
+    run(&h, text, "red-rules").await;
+    let out = h.output.text();
+    let outside: String = out
+        .split("  ┌ ")
+        .filter(|block| {
+            block.starts_with("huntbridge → #ir") || block.starts_with("huntbridge → #caza")
+        })
+        .collect();
+    assert!(
+        !outside.contains("evil-c2"),
+        "TLP:RED content left its room: {outside}"
+    );
+    assert!(outside.contains("R-1 · TLP:RED · "), "{outside}");
+    assert!(
+        outside.contains("revísala y decide en la sala del incidente"),
+        "{outside}"
+    );
+    let mut conn = h.db.store.conn().await.unwrap();
+    let row = store::proposals::get(&mut conn, "R-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.status, "proposed",
+        "a restricted proposal was approved outside its room"
+    );
+}
+
+mod red {
+    use super::*;
+    on_both_databases!(red_rules_stay_in_incident_room);
+}

@@ -12,7 +12,7 @@ use crate::domain::rules::{ExclusionReason, Proposal, Resolution, RuleInput, pro
 use crate::domain::types::Severity;
 use crate::store::{
     self, AnyConnection, files::FileMeta, findings::FindingRow, hunts::HuntRow,
-    incidents::IncidentRow, tasks::TaskRow, timeline::TimelineRow,
+    incidents::IncidentRow, proposals::ProposalRow, tasks::TaskRow, timeline::TimelineRow,
 };
 
 use super::view;
@@ -36,6 +36,8 @@ pub struct Dossier {
     pub timeline: Vec<TimelineRow>,
     pub tasks: Vec<TaskRow>,
     pub hunts: Vec<HuntRow>,
+    /// Rule proposals made when the incident closed.
+    pub proposals: Vec<ProposalRow>,
     pub times: IncidentTimes,
 }
 
@@ -85,6 +87,7 @@ impl Dossier {
         let timeline = store::timeline::list_for_incident(&mut *conn, incident_id).await?;
         let tasks = store::tasks::list(&mut *conn, incident_id).await?;
         let hunts = store::hunts::list_for_incident(&mut *conn, incident_id).await?;
+        let proposals = store::proposals::list(&mut *conn, Some(incident_id)).await?;
         let times = view::incident_times(&mut *conn, &incident).await?;
         Ok(Some(Self {
             incident,
@@ -98,6 +101,7 @@ impl Dossier {
             timeline,
             tasks,
             hunts,
+            proposals,
             times,
         }))
     }

@@ -107,7 +107,7 @@ pub fn context(
             "opened": view::time_text(incident.created_at),
             "closed": incident.closed_at.map(view::time_text),
         },
-        "lessons": lessons.map(defang),
+        "lessons": lessons.map(str::to_string).or_else(|| stored_lessons(dossier)).as_deref().map(defang),
         "findings": findings,
         "hosts": dossier.hosts,
         "users": dossier.users,
@@ -248,7 +248,7 @@ fn hunt_case_args(basis: &Value) -> Value {
     json!({
         "code": text("code"),
         "technique": text("technique"),
-        "hosts": list("exclude_hosts"),
+        "hosts": if basis["exclude_hosts"].is_array() { list("exclude_hosts") } else { list("hosts") },
         "parent": text("parent"),
         "child": text("child"),
         "image": text("image"),
@@ -288,4 +288,15 @@ fn group_exclusions(excluded: &Value) -> Value {
             .map(|(reason, values)| json!({ "reason": reason, "count": values.len(), "values": values }))
             .collect(),
     )
+}
+
+/// The lessons recorded when the incident was closed, if any.
+fn stored_lessons(dossier: &Dossier) -> Option<String> {
+    dossier
+        .timeline
+        .iter()
+        .rev()
+        .find(|entry| entry.kind == view::kind::INCIDENT_CLOSED)
+        .and_then(|entry| serde_json::from_str::<Value>(&entry.detail).ok())
+        .and_then(|detail| detail["lessons"].as_str().map(str::to_string))
 }

@@ -30,6 +30,7 @@ pub mod kind {
     pub const IOC_ADDED: &str = "ioc_added";
     pub const PLAYBOOK: &str = "playbook";
     pub const INCIDENT_CLOSED: &str = "incident_closed";
+    pub const RULES_PROPOSED: &str = "rules_proposed";
     pub const RULE_DECIDED: &str = "rule_decided";
     pub const EXPORTED: &str = "exported";
 }
@@ -298,6 +299,8 @@ pub fn timeline_entry(extractor: &Extractor, entry: &store::timeline::TimelineRo
         "playbook": text("playbook"),
         "resolution": format!("@resolution.{}", text("resolution")),
         "rules": number("rules"),
+        "rule": text("rule"),
+        "status": format!("@rule.status.{}", text("status")),
     });
     json!({
         "at": time_text(entry.at),

@@ -60,7 +60,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         None,
         kind::INCIDENT_CLOSED,
         Some(Stage::Documentation.as_str()),
-        json!({ "resolution": resolution.as_str(), "text": summary }),
+        json!({ "resolution": resolution.as_str(), "text": summary, "lessons": lessons }),
     )
     .await?;
 
@@ -238,9 +238,9 @@ async fn store_proposals(
     ctx.timeline(
         Some(&dossier.incident.id),
         None,
-        kind::RULE_DECIDED,
+        kind::RULES_PROPOSED,
         Some(Stage::Improvement.as_str()),
-        json!({ "rules": rows.len(), "status": "proposed" }),
+        json!({ "rules": rows.len() }),
     )
     .await?;
     Ok(rows)

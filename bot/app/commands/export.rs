@@ -80,7 +80,7 @@ pub fn build(
         ExportFormat::Misp => misp_event(&input),
         ExportFormat::Csv => csv(&input),
         ExportFormat::Markdown => {
-            let context = report::context(dossier, &[], &shared.extractor, None);
+            let context = report::context(dossier, &dossier.proposals, &shared.extractor, None);
             report::render(&shared.renderer, lang, context)?.markdown
         }
     };

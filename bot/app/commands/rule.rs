@@ -13,11 +13,11 @@ use tracing::info;
 use super::{MAX_TEXT_CHARS, check_length, first_word};
 use crate::app::context::Ctx;
 use crate::app::effects::{Effect, Target};
-use crate::app::error::{CommandResult, UserError};
+use crate::app::error::{CommandError, CommandResult, UserError};
 use crate::app::report;
-use crate::app::view::kind;
+use crate::app::view::{self, kind};
 use crate::domain::rules::{Blocklist, Proposal};
-use crate::domain::types::fold;
+use crate::domain::types::{Tlp, fold};
 use crate::render::Message;
 use crate::store::{self, files::NewFile, proposals::ProposalRow};
 
@@ -57,6 +57,29 @@ async fn load(ctx: &mut Ctx<'_>, value: &str) -> Result<ProposalRow, UserError> 
         .ok_or_else(|| UserError::new("rule_not_found").arg("id", &id))
 }
 
+/// Whether the command's room may not see a proposal's content, because of
+/// its incident's TLP. Returns the incident's TLP label when restricted.
+async fn restriction(ctx: &mut Ctx<'_>, row: &ProposalRow) -> anyhow::Result<Option<&'static str>> {
+    let tlp = store::incidents::get(ctx.conn, &row.incident_id)
+        .await?
+        .and_then(|incident| incident.tlp.parse::<Tlp>().ok())
+        .unwrap_or(Tlp::Amber);
+    Ok((!view::may_show(tlp, &ctx.room, Some(&row.incident_id))).then(|| tlp.label()))
+}
+
+/// Loads a proposal the command's room may see, or explains where to go.
+async fn load_visible(ctx: &mut Ctx<'_>, value: &str) -> Result<ProposalRow, CommandError> {
+    let row = load(ctx, value).await?;
+    if let Some(label) = restriction(ctx, &row).await? {
+        return Err(UserError::new("rule_restricted")
+            .arg("id", &row.id)
+            .arg("incident", &row.incident_id)
+            .arg("tlp", label)
+            .into());
+    }
+    Ok(row)
+}
+
 async fn list(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let filter = args.trim();
     let incident = match fold(filter).as_str() {
@@ -69,14 +92,28 @@ async fn list(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         }
     };
     let rows = store::proposals::list(ctx.conn, incident.as_deref()).await?;
-    let lines: Vec<Value> = rows.iter().map(report::proposal_line).collect();
+    let mut lines: Vec<Value> = Vec::new();
+    for row in &rows {
+        let mut line = report::proposal_line(row);
+        if let Some(label) = restriction(ctx, row).await? {
+            line = json!({
+                "id": row.id,
+                "incident": row.incident_id,
+                "kind": row.kind,
+                "status": row.status,
+                "restricted": true,
+                "tlp_label": label,
+            });
+        }
+        lines.push(line);
+    }
     ctx.reply("rule_list", json!({ "rules": lines, "incident": incident }))
         .await?;
     Ok(())
 }
 
 async fn show(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
-    let row = load(ctx, args).await?;
+    let row = load_visible(ctx, args).await?;
     ctx.reply("rule_show", json!({ "rule": report::proposal_line(&row) }))
         .await?;
     Ok(())
@@ -84,7 +121,7 @@ async fn show(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 
 async fn reject(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, reason) = first_word(args);
-    let row = load(ctx, id_text).await?;
+    let row = load_visible(ctx, id_text).await?;
     if reason.is_empty() {
         return Err(UserError::new("missing_reason").arg("id", &row.id).into());
     }
@@ -121,7 +158,7 @@ fn ensure_undecided(row: &ProposalRow) -> Result<(), UserError> {
 
 async fn approve(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, note) = first_word(args);
-    let row = load(ctx, id_text).await?;
+    let row = load_visible(ctx, id_text).await?;
     ensure_undecided(&row)?;
     let actor = ctx.actor.id.clone();
     let now = ctx.now_millis();
@@ -136,7 +173,10 @@ async fn approve(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     )
     .await?;
 
-    // Write the export and post it as a file.
+    // Write the export and post it as a file, from the row as decided.
+    let row = store::proposals::get(ctx.conn, &row.id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("{} vanished while approving", row.id))?;
     let proposal: Proposal = serde_json::from_str(&row.body).map_err(anyhow::Error::from)?;
     let (relative, content) = export_file(ctx, &row, &proposal).await?;
     let dir = ctx.shared.config.exports.dir.clone();
