@@ -442,3 +442,61 @@ mod red {
     use super::*;
     on_both_databases!(red_rules_stay_in_incident_room);
 }
+
+async fn red_blocklist_not_posted_with_other_approvals(db: Db) {
+    let (h, exports) = closing_harness(db, Lang::Es).await;
+    let year = Utc::now().year();
+    let text = format!(
+        "--- @ana:hunt #caza\n/finding C2 secreto\ntlp: red\niocs:\n- 45.77.99.8\n\
+         --- @luis:ir #ir\n/handoff F-1 accept\n\
+         --- @luis:ir #INC\n/close true-positive Contenido.\n\
+         --- @ana:hunt #caza\n/finding C2 normal\niocs:\n- 45.77.12.9\n\
+         --- @luis:ir #ir\n/handoff F-2 accept\n\
+         --- @luis:ir #INC\n/close true-positive Contenido.\n\
+         --- @marta:lead #inc-{year}-0001\n/rule list\n"
+    );
+    run(&h, &text, "two-blocklists").await;
+    let mut conn = h.db.store.conn().await.unwrap();
+    let firewall_of = |incident: &str, rows: &[store::proposals::ProposalRow]| {
+        rows.iter()
+            .find(|row| {
+                row.incident_id == incident && row.kind == "blocklist" && row.title == "firewall"
+            })
+            .map(|row| row.id.clone())
+            .expect("firewall blocklist")
+    };
+    let rows = store::proposals::list(&mut conn, None).await.unwrap();
+    let red = firewall_of(&format!("INC-{year}-0001"), &rows);
+    let amber = firewall_of(&format!("INC-{year}-0002"), &rows);
+    drop(conn);
+
+    h.output.clear();
+    let decide = format!(
+        "--- @marta:lead #inc-{year}-0001\n/rule approve {red}\n--- @marta:lead #ir\n/rule approve {amber}\n"
+    );
+    run(&h, &decide, "two-approvals").await;
+    let out = h.output.text();
+    let in_ir: String = out
+        .split("  ┌ ")
+        .filter(|b| b.starts_with("huntbridge → #ir"))
+        .collect();
+    assert!(
+        !in_ir.contains("45[.]77[.]99[.]8") && !in_ir.contains("45.77.99.8"),
+        "{in_ir}"
+    );
+    let posted = std::fs::read_to_string(h.out_dir.path().join("files/ir/firewall.txt")).unwrap();
+    assert!(
+        posted.contains("45.77.12.9") && !posted.contains("45.77.99.8"),
+        "{posted}"
+    );
+    let on_disk = std::fs::read_to_string(exports.join("blocklists/firewall.txt")).unwrap();
+    assert!(
+        on_disk.contains("45.77.12.9") && on_disk.contains("45.77.99.8"),
+        "{on_disk}"
+    );
+}
+
+mod two {
+    use super::*;
+    on_both_databases!(red_blocklist_not_posted_with_other_approvals);
+}

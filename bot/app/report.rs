@@ -245,8 +245,12 @@ fn hunt_case_args(basis: &Value) -> Value {
             .filter(|joined| !joined.is_empty())
             .unwrap_or_else(|| "-".into())
     };
+    let mut code = text("code");
+    if code == "same_technique_other_hosts" && list("exclude_hosts") == "-" {
+        code = "same_technique_any_host".into();
+    }
     json!({
-        "code": text("code"),
+        "code": code,
         "technique": text("technique"),
         "hosts": if basis["exclude_hosts"].is_array() { list("exclude_hosts") } else { list("hosts") },
         "parent": text("parent"),

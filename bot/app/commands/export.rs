@@ -97,7 +97,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         .ok_or_else(|| UserError::new("invalid_export_format").arg("value", format_text))?;
     let dossier = Dossier::load(ctx.conn, &id)
         .await?
-        .ok_or_else(|| UserError::new("incident_not_found").arg("id", &id))?;
+        .ok_or_else(|| UserError::new("export_incident_not_found").arg("id", &id))?;
     let tlp = dossier.incident.tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);
     if !view::may_show(tlp, &ctx.room, Some(&id)) {
         return Err(UserError::new("export_restricted")

@@ -182,6 +182,20 @@ async fn approve(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let dir = ctx.shared.config.exports.dir.clone();
     let path = dir.join(&relative);
     write_file(&path, &content)?;
+    // The blocklist file on disk holds every approved blocklist of its kind,
+    // possibly from incidents this room may not see; the room gets only the
+    // block it just approved.
+    let content = match &proposal {
+        Proposal::Blocklist(list) => {
+            let mut text = format!(
+                "# huntbridge {} blocklist: the block approved now\n",
+                list.kind.as_str()
+            );
+            append_blocklist(&mut text, &row, list);
+            text
+        }
+        _ => content,
+    };
     store::proposals::mark_exported(ctx.conn, &row.id).await?;
     let name = relative.rsplit('/').next().unwrap_or(&relative).to_string();
     let sha256 = hex::encode(Sha256::digest(content.as_bytes()));
