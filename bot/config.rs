@@ -58,6 +58,7 @@ pub struct Config {
     pub playbooks: PlaybookConfig,
     pub exports: ExportsConfig,
     pub shell: ShellConfig,
+    pub matrix: MatrixConfig,
 }
 
 /// Where state is stored.
@@ -125,6 +126,87 @@ pub struct ShellConfig {
     pub output_dir: PathBuf,
 }
 
+/// Matrix adapter settings, used by `huntbridge run`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MatrixConfig {
+    /// Homeserver base URL (`https://matrix.example.org`).
+    pub homeserver: String,
+    /// The bot's user ID (`@huntbridge:example.org`) or its localpart.
+    pub user: String,
+    /// Password for the first login; later starts restore the saved session.
+    pub password: Option<Secret>,
+    /// Access token of an existing device, used instead of a password.
+    pub access_token: Option<Secret>,
+    /// Display name of the device created at the first login.
+    pub device_name: String,
+    /// Folder for the saved session and the matrix-sdk state, crypto,
+    /// event-cache and media stores (SQLite). One folder per bot process.
+    pub store_path: PathBuf,
+    /// Passphrase that encrypts the matrix-sdk stores; it cannot be changed
+    /// or removed later without deleting `store_path`.
+    pub store_passphrase: Option<Secret>,
+    /// Message prefixes that mark a command (`!finding`, `/finding`).
+    pub command_prefixes: Vec<String>,
+    /// Whether invites are accepted. Only invites to configured rooms or
+    /// from users in `[users]` are accepted, the rest are rejected.
+    pub auto_join: bool,
+}
+
+impl Default for MatrixConfig {
+    fn default() -> Self {
+        Self {
+            homeserver: String::new(),
+            user: String::new(),
+            password: None,
+            access_token: None,
+            device_name: "huntbridge".into(),
+            store_path: PathBuf::from("huntbridge-matrix"),
+            store_passphrase: None,
+            command_prefixes: vec!["!".into(), "/".into()],
+            auto_join: true,
+        }
+    }
+}
+
+impl MatrixConfig {
+    /// Checks the settings `huntbridge run` needs. Credentials are checked
+    /// when connecting, because a saved session needs none.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let homeserver = self.homeserver.trim();
+        if homeserver.is_empty() {
+            bail!(
+                "matrix.homeserver is missing: set the homeserver URL in the [matrix] section or in HUNTBRIDGE_MATRIX__HOMESERVER"
+            );
+        }
+        let url = url::Url::parse(homeserver).with_context(|| {
+            format!("matrix.homeserver {homeserver:?} is not a valid URL: use https://host[:port]")
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            bail!("matrix.homeserver {homeserver:?} must start with http:// or https://");
+        }
+        if self.user.trim().is_empty() {
+            bail!(
+                "matrix.user is missing: set the bot's user ID (@bot:example.org) in the [matrix] section or in HUNTBRIDGE_MATRIX__USER"
+            );
+        }
+        if self.device_name.trim().is_empty() {
+            bail!("matrix.device_name is empty: name the bot's device (huntbridge)");
+        }
+        if self.command_prefixes.is_empty() {
+            bail!("matrix.command_prefixes is empty: give at least one prefix, such as \"!\"");
+        }
+        for prefix in &self.command_prefixes {
+            if prefix.is_empty() || prefix.chars().any(char::is_whitespace) {
+                bail!(
+                    "matrix.command_prefixes has invalid prefix {prefix:?}: use one or more characters without spaces"
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -136,6 +218,7 @@ impl Default for Config {
             playbooks: PlaybookConfig::default(),
             exports: ExportsConfig::default(),
             shell: ShellConfig::default(),
+            matrix: MatrixConfig::default(),
         }
     }
 }
@@ -279,6 +362,114 @@ mod tests {
         writeln!(file, "[users]\n\"@ana\" = [\"hunterr\"]").unwrap();
         let error = Config::load(Some(file.path())).unwrap_err();
         assert!(format!("{error:#}").contains("hunterr"), "{error:#}");
+    }
+
+    fn matrix_config(toml: &str) -> anyhow::Result<Config> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "{toml}").unwrap();
+        Config::load(Some(file.path()))
+    }
+
+    #[test]
+    fn matrix_section_parses() {
+        let config = matrix_config(
+            "[matrix]\nhomeserver = \"http://127.0.0.1:8008\"\nuser = \"@bot:localhost\"\n\
+             password = \"pw\"\ndevice_name = \"hb-test\"\nstore_path = \"/tmp/hb\"\n\
+             command_prefixes = [\"!\"]\nauto_join = false",
+        )
+        .unwrap();
+        let matrix = &config.matrix;
+        assert_eq!(matrix.homeserver, "http://127.0.0.1:8008");
+        assert_eq!(matrix.password.as_ref().map(Secret::expose), Some("pw"));
+        assert_eq!(matrix.command_prefixes, vec!["!"]);
+        assert!(!matrix.auto_join);
+        assert!(matrix.validate().is_ok());
+        assert!(!format!("{matrix:?}").contains("pw"));
+    }
+
+    #[test]
+    fn matrix_defaults() {
+        let matrix = MatrixConfig::default();
+        assert_eq!(matrix.command_prefixes, vec!["!", "/"]);
+        assert!(matrix.auto_join);
+        assert!(matrix.password.is_none());
+        assert_eq!(matrix.device_name, "huntbridge");
+    }
+
+    #[test]
+    fn matrix_unknown_key_is_rejected() {
+        let error = matrix_config("[matrix]\nhomeservr = \"http://x\"").unwrap_err();
+        assert!(format!("{error:#}").contains("homeservr"), "{error:#}");
+    }
+
+    #[test]
+    fn matrix_missing_homeserver_names_key() {
+        let error = MatrixConfig::default().validate().unwrap_err();
+        assert!(error.to_string().contains("matrix.homeserver"), "{error}");
+    }
+
+    #[test]
+    fn matrix_invalid_values_are_rejected() {
+        let valid = MatrixConfig {
+            homeserver: "https://matrix.example.org".into(),
+            user: "@bot:example.org".into(),
+            ..MatrixConfig::default()
+        };
+        assert!(valid.validate().is_ok());
+        let cases = [
+            (
+                MatrixConfig {
+                    homeserver: "matrix.example.org".into(),
+                    ..valid.clone()
+                },
+                "matrix.homeserver",
+            ),
+            (
+                MatrixConfig {
+                    homeserver: "ftp://x".into(),
+                    ..valid.clone()
+                },
+                "http",
+            ),
+            (
+                MatrixConfig {
+                    user: " ".into(),
+                    ..valid.clone()
+                },
+                "matrix.user",
+            ),
+            (
+                MatrixConfig {
+                    command_prefixes: vec![],
+                    ..valid.clone()
+                },
+                "matrix.command_prefixes",
+            ),
+            (
+                MatrixConfig {
+                    command_prefixes: vec!["! ".into()],
+                    ..valid.clone()
+                },
+                "\"! \"",
+            ),
+        ];
+        for (config, expected) in cases {
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
+
+    #[test]
+    fn matrix_password_from_environment() {
+        // SAFETY: no other test reads or writes this variable.
+        unsafe { std::env::set_var("HUNTBRIDGE_MATRIX__PASSWORD", "from-env") };
+        let loaded = Config::load(None);
+        unsafe { std::env::remove_var("HUNTBRIDGE_MATRIX__PASSWORD") };
+        let config = loaded.unwrap();
+        assert_eq!(
+            config.matrix.password.as_ref().map(Secret::expose),
+            Some("from-env")
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The `huntbridge` command: the shell adapter, database migrations, a
-//! configuration check and the stand-alone IOC extractor.
+//! The `huntbridge` command: the bot on Matrix, the shell adapter, database
+//! migrations, a configuration check and the stand-alone IOC extractor.
 //!
 //! Try it with `cargo run -- shell --script cases/regsvr32-squiblydoo/conversation.chat`.
 
@@ -14,6 +14,7 @@ use tracing::info;
 use tracing_subscriber::EnvFilter;
 
 use huntbridge::app::App;
+use huntbridge::chat::matrix;
 use huntbridge::chat::shell::{self, ShellAdapter};
 use huntbridge::config::{Config, Secret};
 use huntbridge::domain::ioc::{Extractor, KnownGood, write_json_lines};
@@ -23,6 +24,10 @@ use huntbridge::store::{Store, redact_url};
 /// Default log filter; `HUNTBRIDGE_LOG` replaces it (`debug`, `huntbridge=trace`).
 /// The shell prints the conversation on stdout, so it logs only warnings.
 const DEFAULT_LOG_FILTER: &str = "warn,sqlx=warn,hyper=warn,matrix_sdk=warn";
+/// Default log filter of `huntbridge run`: the bot's lifecycle at `info`,
+/// the libraries' warnings only.
+const RUN_LOG_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,matrix_sdk=warn,\
+     matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_sqlite=warn,matrix_sdk_common=warn,ruma=warn";
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +42,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the bot on Matrix until Ctrl-C or SIGTERM.
+    Run {
+        /// TOML configuration with a [matrix] section; HUNTBRIDGE_*
+        /// variables override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Talk to the bot in the terminal, or replay a transcript with --script.
     Shell {
         /// TOML configuration; without it the shell uses a fresh SQLite file
@@ -100,15 +112,19 @@ fn main() -> ExitCode {
     // One TLS crypto provider for the whole process (see STACK notes in
     // the README): installing it twice is harmless, so the error is ignored.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let default_filter = match cli.command {
+        Command::Run { .. } => RUN_LOG_FILTER,
+        _ => DEFAULT_LOG_FILTER,
+    };
     let filter = EnvFilter::try_from_env("HUNTBRIDGE_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+        .unwrap_or_else(|_| EnvFilter::new(default_filter));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 
-    let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -127,6 +143,7 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Run { config } => run_command(config.as_deref()).await,
         Command::Shell {
             config,
             script,
@@ -164,6 +181,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await
         }
+    }
+}
+
+async fn run_command(config_path: Option<&Path>) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    config.matrix.validate()?;
+    let store = Store::connect(config.database.url.expose()).await?;
+    store.migrate().await?;
+    info!(
+        database = %redact_url(config.database.url.expose()),
+        homeserver = %config.matrix.homeserver,
+        "huntbridge starting on Matrix"
+    );
+    let result = matrix::run(config, store.clone(), shutdown_signal()).await;
+    store.close().await;
+    info!("huntbridge stopped");
+    result
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM; only Ctrl-C stops the bot");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => info!("Ctrl-C received"),
+        _ = terminate.recv() => info!("SIGTERM received"),
     }
 }
 

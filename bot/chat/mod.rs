@@ -5,6 +5,7 @@
 //! ([`Delivery`]) in the platform's own form. No business logic lives in an
 //! adapter: authorization, parsing, TLP rules and wording all happen in `app`.
 
+pub mod matrix;
 pub mod shell;
 
 use std::future::Future;

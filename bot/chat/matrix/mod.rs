@@ -1,0 +1,260 @@
+//! The Matrix adapter: the bot as a normal Matrix user with a persistent
+//! device, built on matrix-sdk with its SQLite state and crypto stores.
+//!
+//! - [`session`]: first login or restore of the saved session.
+//! - [`inbound`]: commands, invites and ✅ reactions from the sync loop,
+//!   handed to [`App::handle`].
+//! - [`outbound`] and [`rooms`]: deliveries from the outbox worker as
+//!   `m.notice` messages with an HTML body, files and private rooms.
+//!
+//! [`run`] ties them together for `huntbridge run`.
+// NOTE: with several bot processes on one PostgreSQL database, each would
+// run its own sync loop: there is no leader election for Matrix yet.
+
+mod inbound;
+mod outbound;
+mod reaction;
+mod rooms;
+mod session;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::{Client, LoopCtrl};
+use tokio::sync::watch;
+use tracing::{error, info, warn};
+
+use super::{ChatAdapter, Delivered, Delivery, DeliveryError};
+use crate::app::App;
+use crate::app::outbox::OutboxWorker;
+use crate::config::Config;
+use crate::render::Format;
+use crate::store::Store;
+use inbound::Inbound;
+use rooms::{NewRoom, RoomCreator};
+
+/// The platform name of Matrix events and outbox rows.
+pub const PLATFORM: &str = "matrix";
+
+/// Long-poll time of one sync request.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
+/// First and last pause after a failed sync request.
+const SYNC_FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const SYNC_MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Delivers outbox effects through a logged-in matrix-sdk client.
+pub struct MatrixAdapter {
+    client: Client,
+    app: App,
+    rooms: RoomCreator,
+}
+
+impl MatrixAdapter {
+    /// Wraps a logged-in client; created rooms are journaled under
+    /// `store_path`.
+    pub fn new(client: Client, app: App, store_path: &std::path::Path) -> anyhow::Result<Self> {
+        Ok(Self {
+            client,
+            app,
+            rooms: RoomCreator::open(store_path)?,
+        })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl ChatAdapter for MatrixAdapter {
+    fn platform(&self) -> &str {
+        PLATFORM
+    }
+
+    fn format(&self) -> Format {
+        Format::Html
+    }
+
+    async fn deliver(&self, key: &str, delivery: Delivery) -> Result<Delivered, DeliveryError> {
+        match delivery {
+            Delivery::Post {
+                room_id,
+                message,
+                reply_to,
+                pin,
+            } => {
+                let room = rooms::joined_room(&self.client, &room_id).await?;
+                outbound::post(&room, key, message, reply_to.as_deref(), pin).await
+            }
+            // NOTE: the incident room gets no alias: incident numbers restart
+            // with a new database while aliases are unique per homeserver.
+            Delivery::CreateRoom {
+                alias: _,
+                name,
+                topic,
+                invite,
+                encrypted,
+            } => {
+                let room = NewRoom {
+                    name: &name,
+                    topic: &topic,
+                    invite: &invite,
+                    encrypted,
+                };
+                self.rooms
+                    .create(&self.client, self.app.directory(), key, room)
+                    .await
+            }
+            Delivery::Upload {
+                room_id,
+                name,
+                mime,
+                content,
+                caption,
+            } => {
+                let room = rooms::joined_room(&self.client, &room_id).await?;
+                outbound::upload(&room, key, &name, &mime, content, caption).await
+            }
+        }
+    }
+}
+
+/// Runs the bot on Matrix until `shutdown` resolves: logs in or restores
+/// the session, resolves the configured rooms, starts the outbox worker and
+/// syncs. On shutdown the sync stops, the outbox is drained and the store
+/// is left as it is (the device is never logged out).
+pub async fn run(
+    mut config: Config,
+    store: Store,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    config.matrix.validate()?;
+    let matrix = config.matrix.clone();
+    let connection = session::connect(&matrix).await?;
+    let client = connection.client;
+    let own_user = client
+        .user_id()
+        .context("the Matrix client has no user ID after login")?
+        .to_owned();
+    rooms::resolve_configured(&client, &mut config.rooms).await?;
+    let configured_rooms: HashSet<String> = config
+        .rooms
+        .hunting
+        .iter()
+        .chain(&config.rooms.ir)
+        .chain(&config.rooms.leads)
+        .cloned()
+        .collect();
+    let rooms_config = config.rooms.clone();
+
+    let app = App::new(config, store)?;
+    let adapter = Arc::new(MatrixAdapter::new(
+        client.clone(),
+        app.clone(),
+        &matrix.store_path,
+    )?);
+    let inbound = Arc::new(Inbound {
+        app: app.clone(),
+        own_user: own_user.clone(),
+        prefixes: matrix.command_prefixes.clone(),
+        auto_join: matrix.auto_join,
+        configured_rooms,
+    });
+
+    // The outbox worker delivers while the sync runs and drains on shutdown.
+    let (stop_worker, worker_stopped) = watch::channel(false);
+    let worker = OutboxWorker::new(app.clone(), adapter);
+    let worker_task = tokio::spawn(worker.run(stopped(worker_stopped)));
+
+    let sync_result = tokio::select! {
+        result = sync(&client, inbound, &rooms_config, connection.fresh_store) => result,
+        () = shutdown => {
+            info!("shutdown requested, sync stopped");
+            Ok(())
+        }
+    };
+
+    let _ = stop_worker.send(true);
+    if let Err(error) = worker_task.await {
+        error!(%error, "outbox worker task failed");
+    }
+    info!(user = %own_user, "matrix adapter stopped");
+    sync_result
+}
+
+async fn stopped(mut receiver: watch::Receiver<bool>) {
+    let _ = receiver.wait_for(|stop| *stop).await;
+}
+
+/// Runs the sync loop. A fresh store first syncs once without handlers, so
+/// the history the homeserver sends on a first sync gets no reply. A
+/// restored store resumes from its saved token, so commands sent while the
+/// bot was down are handled.
+// NOTE: matrix-sdk saves the sync token before the event handlers run, so
+// a crash in the middle of a sync response loses the commands not yet
+// recorded by `App::handle`.
+async fn sync(
+    client: &Client,
+    inbound: Arc<Inbound>,
+    rooms_config: &crate::config::RoomsConfig,
+    fresh_store: bool,
+) -> anyhow::Result<()> {
+    let mut settings = SyncSettings::default().timeout(SYNC_TIMEOUT);
+    if fresh_store {
+        let response = client
+            .sync_once(SyncSettings::default())
+            .await
+            .context("the first Matrix sync failed")?;
+        info!("first sync done, earlier messages get no reply");
+        settings = settings.token(response.next_batch);
+    }
+    rooms::join_configured(client, rooms_config).await;
+
+    // Invites that came before the handlers existed.
+    for room in client.invited_rooms() {
+        match room.invite_details().await {
+            Ok(invite) => inbound::answer_invite(&inbound, room, invite.inviter_id),
+            Err(error) => warn!(room = %room.room_id(), %error, "cannot read a pending invite"),
+        }
+    }
+    inbound::register(client, inbound);
+    info!("matrix sync started");
+
+    let backoff = std::sync::Mutex::new(SYNC_FIRST_BACKOFF);
+    client
+        .sync_with_result_callback(settings, |result| {
+            let backoff = &backoff;
+            async move {
+                match result {
+                    Ok(_) => {
+                        *backoff.lock().unwrap_or_else(|poison| poison.into_inner()) =
+                            SYNC_FIRST_BACKOFF;
+                        Ok(LoopCtrl::Continue)
+                    }
+                    Err(error) => {
+                        if let Some(ErrorKind::UnknownToken(_)) = error.client_api_error_kind() {
+                            return Err(error);
+                        }
+                        let delay = {
+                            let mut backoff =
+                                backoff.lock().unwrap_or_else(|poison| poison.into_inner());
+                            let delay = *backoff;
+                            *backoff = (delay * 2).min(SYNC_MAX_BACKOFF);
+                            delay
+                        };
+                        warn!(retry_in_ms = delay.as_millis() as u64, %error, "sync failed, will retry");
+                        tokio::time::sleep(delay).await;
+                        Ok(LoopCtrl::Continue)
+                    }
+                }
+            }
+        })
+        .await
+        .context(
+            "the homeserver no longer accepts the saved session: delete matrix.store_path to log in as a new device",
+        )
+}
