@@ -4,10 +4,13 @@
 #      cluster, or installs it from Debian's packages when it is missing),
 #   2. installs sigma-cli, pySigma and stix2 into .venv (kept between runs)
 #      so tests validate Sigma rules and STIX bundles with those tools,
-#   3. runs `cargo test --all-targets`: unit tests, the store and flow tests
+#   3. installs Synapse from PyPI into .venv-synapse (kept between runs) and
+#      starts it on 127.0.0.1 for the Matrix end-to-end tests; it is stopped
+#      when the script ends,
+#   4. runs `cargo test --all-targets`: unit tests, the store and flow tests
 #      on SQLite and on PostgreSQL (each test creates its own database), the
 #      shell binary tests, and a build of the benchmarks,
-#   4. checks formatting and clippy warnings.
+#   5. checks formatting and clippy warnings.
 # HUNTBRIDGE_TEST_POSTGRES_URL points the tests at another server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,6 +74,9 @@ drop_leftover_test_databases
 log "python tools for output validation (sigma-cli, pySigma, stix2) in .venv"
 HUNTBRIDGE_TEST_PYTHON="$(scripts/pyenv.sh)"
 export HUNTBRIDGE_TEST_PYTHON
+log "Synapse on 127.0.0.1 for tests/matrix_e2e.rs (first run installs .venv-synapse)"
+trap 'scripts/synapse.sh stop' EXIT
+scripts/synapse.sh start >/dev/null
 log "cargo test"
 cargo test --all-targets --locked
 log "cargo fmt --check"
