@@ -8,7 +8,10 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=templates");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    // Read at run time, not with env!(): a build script compiled for one
+    // checkout may be reused by another that shares the target folder.
+    let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("templates");
     let mut entries = Vec::new();
     for lang_dir in fs::read_dir(&root).expect("templates/ exists") {
         let lang_dir = lang_dir.expect("readable templates/ entry").path();

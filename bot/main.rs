@@ -295,6 +295,11 @@ async fn shell_command(
 
 async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(path)?;
+    // The [matrix] section is checked when it is used: a shell-only
+    // configuration has no homeserver.
+    if !config.matrix.homeserver.trim().is_empty() {
+        config.matrix.validate()?;
+    }
     let url = config.database.url.expose();
     // A SQLite file that does not exist yet is not created here: migrate
     // and the bot create it.

@@ -24,6 +24,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::UInt;
+use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::{Client, LoopCtrl};
 use tokio::sync::watch;
@@ -190,6 +192,10 @@ async fn stopped(mut receiver: watch::Receiver<bool>) {
     let _ = receiver.wait_for(|stop| *stop).await;
 }
 
+/// Events per room that one sync returns, so commands sent while the bot was
+/// down are not cut off at Synapse's default of 10.
+const MISSED_EVENTS_LIMIT: u32 = 500;
+
 /// Runs the sync loop. A fresh store first syncs once without handlers, so
 /// the history the homeserver sends on a first sync gets no reply. A
 /// restored store resumes from its saved token, so commands sent while the
@@ -203,7 +209,16 @@ async fn sync(
     rooms_config: &crate::config::RoomsConfig,
     fresh_store: bool,
 ) -> anyhow::Result<()> {
-    let mut settings = SyncSettings::default().timeout(SYNC_TIMEOUT);
+    // Synapse sends only the latest 10 events of a room per sync unless the
+    // filter asks for more, and commands sent while the bot was down would be
+    // skipped beyond that.
+    // NOTE: more than MISSED_EVENTS_LIMIT events in one room while the bot is
+    // down still leaves a gap; fetching it with /messages is not built yet.
+    let mut filter = FilterDefinition::empty();
+    filter.room.timeline.limit = Some(UInt::from(MISSED_EVENTS_LIMIT));
+    let mut settings = SyncSettings::default()
+        .timeout(SYNC_TIMEOUT)
+        .filter(filter.into());
     if fresh_store {
         let response = client
             .sync_once(SyncSettings::default())
