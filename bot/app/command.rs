@@ -3,7 +3,7 @@
 
 use super::auth::Role;
 
-/// Every command the bot answers.
+/// Every command the bot handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
     Finding,
@@ -96,7 +96,7 @@ pub fn split(text: &str) -> Option<Invocation<'_>> {
     })
 }
 
-/// The known command word closest to an unknown one, if any is close.
+/// Finds the known command word closest to an unknown one, if any is close.
 pub fn suggest(word: &str) -> Option<&'static str> {
     let lower = word.to_lowercase();
     WORDS

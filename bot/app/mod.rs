@@ -65,7 +65,7 @@ pub struct App {
     shared: Arc<Shared>,
 }
 
-/// What happened to an inbound event.
+/// The outcome of handling an inbound event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Not a command: the bot stays quiet.

@@ -148,7 +148,7 @@ impl Renderer {
         Ok(Rendered { plain, formatted })
     }
 
-    /// A short string from the catalog with `{name}` arguments filled in and
+    /// Returns a short string from the catalog with `{name}` arguments filled in and
     /// control characters removed. For room names, topics and file contents.
     pub fn text(&self, lang: Lang, key: &str, args: &[(&str, &str)]) -> String {
         let Some(catalog) = self.strings.get(&lang) else {
@@ -163,7 +163,7 @@ impl Renderer {
             .unwrap_or_else(|| key.to_string())
     }
 
-    /// The catalog of a language.
+    /// Returns the catalog of a language.
     pub fn strings(&self, lang: Lang) -> Option<&Strings> {
         self.strings.get(&lang)
     }
@@ -373,14 +373,14 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
     });
 }
 
-/// A Markdown code span that holds any text: the fence is one backtick
+/// Wraps any text in a Markdown code span: the fence is one backtick
 /// longer than the longest run inside it.
 fn inline_code(text: &str) -> String {
     let fence = "`".repeat(longest_backtick_run(text) + 1);
     format!("{fence} {text} {fence}")
 }
 
-/// A fenced Markdown code block that holds any text.
+/// Wraps any text in a fenced Markdown code block.
 fn fenced(text: &str) -> String {
     let fence = "`".repeat((longest_backtick_run(text) + 1).max(3));
     format!("{fence}\n{text}\n{fence}")

@@ -90,7 +90,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     Ok(())
 }
 
-/// The card context of a stored finding as the command's room may see it.
+/// Builds the card context of a stored finding as the command's room may see it.
 /// `in_incident` marks the finding's own incident room, where TLP:RED
 /// content may be shown.
 pub async fn card_context(
@@ -151,7 +151,7 @@ async fn full_card(ctx: &mut Ctx<'_>, row: &FindingRow) -> anyhow::Result<Value>
     Ok(card)
 }
 
-/// A field name as a catalog reference, so the reply names it in the room's
+/// Returns a field name as a catalog reference, so the reply names it in the room's
 /// language.
 fn field(field: Field) -> String {
     format!("@field.{}", field.as_str())

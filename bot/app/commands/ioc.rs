@@ -11,7 +11,7 @@ use crate::app::view::{self, kind};
 use crate::domain::types::fold;
 use crate::store::{self, iocs::IocRow};
 
-/// The most indicators one `/ioc add` takes.
+/// The maximum number of indicators in one `/ioc add`.
 pub const MAX_IOCS_PER_COMMAND: usize = 100;
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
