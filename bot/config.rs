@@ -61,7 +61,7 @@ pub struct Config {
     pub matrix: MatrixConfig,
 }
 
-/// Where state is stored.
+/// The database settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
@@ -73,11 +73,11 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RoomsConfig {
-    /// Where hunters post findings and hunts.
+    /// Rooms where hunters post findings and hunts.
     pub hunting: Vec<String>,
-    /// Where handoff cards go and responders accept them.
+    /// Rooms where handoff cards go and responders accept them.
     pub ir: Vec<String>,
-    /// Where leads follow status and receive reports.
+    /// Rooms where leads follow status and receive reports.
     pub leads: Vec<String>,
 }
 
@@ -98,7 +98,7 @@ pub struct PlaybookConfig {
     pub dir: Option<PathBuf>,
 }
 
-/// Where approved rules are written and how exports name their author.
+/// The export folder for approved rules and the author name of exports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExportsConfig {
@@ -314,6 +314,14 @@ fn describe_figment_error(error: &figment::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Serializes tests that read or set `HUNTBRIDGE_` variables, because the
+    /// environment is shared by every test thread.
+    static ENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn load_locked(path: Option<&Path>) -> anyhow::Result<Config> {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
+        Config::load(path)
+    }
     use std::io::Write;
 
     use super::*;
@@ -327,7 +335,7 @@ mod tests {
 
     #[test]
     fn defaults_load_without_file() {
-        let config = Config::load(None).expect("defaults load");
+        let config = load_locked(None).expect("defaults load");
         assert_eq!(config.lang, Lang::Es);
         assert_eq!(config.rooms.ir, vec!["#ir".to_string()]);
     }
@@ -336,7 +344,7 @@ mod tests {
     fn unknown_key_is_rejected_by_name() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[rooms]\nhuntting = [\"#x\"]").unwrap();
-        let error = Config::load(Some(file.path())).unwrap_err();
+        let error = load_locked(Some(file.path())).unwrap_err();
         assert!(format!("{error:#}").contains("huntting"), "{error:#}");
     }
 
@@ -344,6 +352,7 @@ mod tests {
     fn log_and_test_variables_are_not_configuration() {
         // SAFETY: tests in this module do not read these variables concurrently
         // with writing them; other tests ignore them by design.
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
         unsafe {
             std::env::set_var("HUNTBRIDGE_LOG", "debug");
             std::env::set_var("HUNTBRIDGE_TEST_ABORT_AFTER_STORE", "1");
@@ -360,14 +369,14 @@ mod tests {
     fn unknown_role_is_rejected() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[users]\n\"@ana\" = [\"hunterr\"]").unwrap();
-        let error = Config::load(Some(file.path())).unwrap_err();
+        let error = load_locked(Some(file.path())).unwrap_err();
         assert!(format!("{error:#}").contains("hunterr"), "{error:#}");
     }
 
     fn matrix_config(toml: &str) -> anyhow::Result<Config> {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "{toml}").unwrap();
-        Config::load(Some(file.path()))
+        load_locked(Some(file.path()))
     }
 
     #[test]
@@ -462,6 +471,7 @@ mod tests {
     #[test]
     fn matrix_password_from_environment() {
         // SAFETY: no other test reads or writes this variable.
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
         unsafe { std::env::set_var("HUNTBRIDGE_MATRIX__PASSWORD", "from-env") };
         let loaded = Config::load(None);
         unsafe { std::env::remove_var("HUNTBRIDGE_MATRIX__PASSWORD") };
@@ -480,7 +490,7 @@ mod tests {
             "lang = \"en\"\n[users]\n\"@ana\" = [\"hunter\", \"lead\"]"
         )
         .unwrap();
-        let config = Config::load(Some(file.path())).unwrap();
+        let config = load_locked(Some(file.path())).unwrap();
         assert_eq!(config.lang, Lang::En);
         assert_eq!(config.users["@ana"], vec!["hunter", "lead"]);
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every huntbridge test on a fresh or an existing machine:
-#   1. makes sure PostgreSQL answers on 127.0.0.1:5432 (starts the local
+#   1. makes sure PostgreSQL accepts connections on 127.0.0.1:5432 (starts the local
 #      cluster, or installs it from Debian's packages when it is missing),
 #   2. installs sigma-cli, pySigma and stix2 into .venv (kept between runs)
 #      so tests validate Sigma rules and STIX bundles with those tools,
@@ -40,7 +40,7 @@ install_postgres() {
     apt-get update -qq
     apt-get install -y -qq postgresql >/dev/null
     start_local_cluster
-    # A fresh Debian cluster asks for a password on TCP: give the test user one.
+    # A fresh Debian cluster requires a password on TCP, so the test user gets one.
     su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\""
     export HUNTBRIDGE_TEST_POSTGRES_URL="${HUNTBRIDGE_TEST_POSTGRES_URL:-postgres://postgres:postgres@127.0.0.1:5432/postgres}"
 }

@@ -1,7 +1,7 @@
 //! Closing the shipped regsvr32 case through the app and the shell adapter,
-//! on SQLite and PostgreSQL: the report, the rule proposals, approval by a
-//! lead, the export folder and the STIX export, each validated with the
-//! ecosystem's own tool (sigma-cli, stix2).
+//! on SQLite and PostgreSQL. The tests cover the report, the rule proposals,
+//! approval by a lead, the export folder and the STIX export. Sigma rules and
+//! STIX bundles are validated with sigma-cli and stix2.
 
 mod common;
 

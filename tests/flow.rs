@@ -34,7 +34,7 @@ async fn run_transcript(h: &Harness, text: &str, script_id: &str) {
     .expect("transcript runs");
 }
 
-/// The shipped case up to `/status all` (the closing commands come later).
+/// Returns the shipped case up to `/status all`, without the closing commands.
 fn case_until_status() -> String {
     let text = std::fs::read_to_string(repo_path(CASE)).unwrap();
     let end = text
@@ -169,7 +169,7 @@ async fn regsvr32_case_in_spanish(db: Db) {
     );
     assert!(status.contains("MTTC "), "{status}");
 
-    // The timeline holds every step in order, with authors.
+    // The timeline contains every step in order, with authors.
     let mut conn = h.db.store.conn().await.unwrap();
     let timeline = store::timeline::list_for_incident(&mut conn, &incident)
         .await
@@ -204,7 +204,7 @@ async fn regsvr32_case_in_spanish(db: Db) {
     );
     assert!(timeline.windows(2).all(|w| w[0].at <= w[1].at));
 
-    // A lead asks for the incident in detail: the timeline with authors.
+    // A lead requests the incident in detail: the timeline with authors.
     h.output.clear();
     let detail = format!("--- @marta:lead #ir\n/status {incident}\n--- @luis:ir #INC\n/status\n");
     run_transcript(&h, &detail, "detail").await;
@@ -328,7 +328,8 @@ async fn malformed_findings_store_nothing(db: Db) {
 
     let huge = format!("/finding Grande\n{}", "a".repeat(1024 * 1024));
     let reply = rejected_finding(&h, "e4", &huge).await;
-    assert!(reply.contains("1048") && reply.contains("65536"), "{reply}");
+    assert!(reply.contains("1048"), "{reply}");
+    assert!(reply.contains("65536"), "{reply}");
 
     let reply = rejected_finding(&h, "e5", "/finding Beacon\nseveridad: urgente").await;
     assert!(

@@ -1,5 +1,5 @@
-//! Roles and who holds them. Every command names the roles it needs; admins
-//! may run everything.
+//! Roles and the users who have them. Every command names the roles it
+//! needs, and admins may run everything.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::RwLock;
@@ -38,7 +38,7 @@ impl Role {
     }
 }
 
-/// The people the bot knows and their roles.
+/// The configured users and their roles.
 #[derive(Debug, Default)]
 pub struct Directory {
     roles: RwLock<BTreeMap<String, BTreeSet<Role>>>,
@@ -65,7 +65,7 @@ impl Directory {
         roles.entry(user.to_string()).or_default().insert(role);
     }
 
-    /// The roles of `user`; empty when unknown.
+    /// Returns the roles of `user`, empty when the user is unknown.
     pub fn roles_of(&self, user: &str) -> BTreeSet<Role> {
         let roles = self
             .roles
@@ -83,12 +83,12 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Whether the actor holds one of `allowed` (admins hold them all).
+    /// Returns whether the actor has one of `allowed` (admins have them all).
     pub fn may(&self, allowed: &[Role]) -> bool {
         self.roles.contains(&Role::Admin) || allowed.iter().any(|role| self.roles.contains(role))
     }
 
-    /// The actor's first role in the order hunter, responder, lead, admin.
+    /// Returns the actor's first role in the order hunter, responder, lead, admin.
     pub fn main_role(&self) -> Option<Role> {
         self.roles.iter().next().copied()
     }

@@ -108,7 +108,7 @@ pub fn suggest(word: &str) -> Option<&'static str> {
 }
 
 impl Command {
-    /// The English command word.
+    /// Returns the English command word.
     pub fn name(self) -> &'static str {
         WORDS
             .iter()
@@ -136,7 +136,7 @@ impl Command {
         }
     }
 
-    /// All commands in help order.
+    /// Returns all commands in help order.
     pub fn all() -> &'static [Command] {
         &[
             Command::Finding,

@@ -14,7 +14,7 @@ use crate::domain::types::Lang;
 use crate::render::Message;
 use crate::store::{self, AnyConnection, timeline::TimelineRow};
 
-/// What the bot knows about the room a command came from.
+/// The kind of room a command came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RoomKind {
     Hunting,
@@ -44,8 +44,8 @@ impl Ctx<'_> {
         &self.event.platform
     }
 
-    /// The incident of the room the command came from, or an error asking
-    /// the user to run the command there.
+    /// Returns the incident of the command's room, or an error that asks the
+    /// user to run the command in an incident room.
     pub fn require_incident_room(&self) -> Result<String, CommandError> {
         match &self.room {
             RoomKind::Incident(incident) => Ok(incident.clone()),
@@ -113,7 +113,7 @@ impl Ctx<'_> {
         Ok(())
     }
 
-    /// The language of a target room: its `/lang` setting or the default.
+    /// Returns the language of a target room: its `/lang` setting or the default.
     pub async fn lang_of(&mut self, target: &Target) -> anyhow::Result<Lang> {
         let platform = self.event.platform.clone();
         let stored = match target {

@@ -106,7 +106,7 @@ impl Dossier {
         }))
     }
 
-    /// The input of rule generation for this incident.
+    /// Builds the input of rule generation for this incident.
     pub fn rule_input<'a>(
         &'a self,
         iocs: &'a [Ioc],
@@ -136,7 +136,7 @@ impl Dossier {
         }
     }
 
-    /// The indicators without their sources. Hashes that the evidence shows
+    /// Returns the indicators without their sources. Hashes that the evidence shows
     /// to be Windows system files get the `known_good` flag, so exports do
     /// not mark them for blocking either.
     pub fn export_iocs(&self, catalog: &Catalog) -> Vec<Ioc> {
@@ -174,7 +174,7 @@ impl Dossier {
             .collect()
     }
 
-    /// The indicators without their sources.
+    /// Returns the indicators without their sources.
     pub fn ioc_values(&self) -> Vec<Ioc> {
         self.iocs.iter().map(|(ioc, _)| ioc.clone()).collect()
     }

@@ -1,5 +1,5 @@
 //! Command errors. A user error becomes a reply in the room's language that
-//! names the field, the value and the fix; an internal error goes to the log,
+//! names the field, the value and the fix. An internal error goes to the log,
 //! and the user gets a short notice with the event ID.
 
 use serde_json::{Map, Value};
@@ -26,7 +26,7 @@ impl UserError {
         self
     }
 
-    /// The template context of the `error` template.
+    /// Builds the context of the `error` template.
     pub fn context(&self) -> Value {
         let args: Map<String, Value> = self
             .args
@@ -37,7 +37,7 @@ impl UserError {
     }
 }
 
-/// Why a command did not complete.
+/// The reason a command did not complete.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error("user error {}", .0.key)]

@@ -124,8 +124,9 @@ pub fn context(
     })
 }
 
-/// A one-line context of a proposal for lists. Indicator values in the body
-/// are defanged; the Sigma YAML is kept exact because it is a rule to copy.
+/// Builds the one-line context of a proposal for lists. Indicator values in
+/// the body are defanged, but the Sigma YAML stays exact because it is a rule
+/// to copy.
 pub fn proposal_line(row: &ProposalRow) -> Value {
     let mut body: Value = serde_json::from_str(&row.body).unwrap_or(Value::Null);
     defang_body(&mut body);
@@ -216,7 +217,7 @@ fn defang_body(value: &mut Value) {
     }
 }
 
-/// The arguments of a hunt case's `hunt_case.<code>` sentence, from the
+/// Builds the arguments of a hunt case's `hunt_case.<code>` sentence, from the
 /// (defanged) serde form of its basis.
 fn hunt_case_args(basis: &Value) -> Value {
     let text = |name: &str| match &basis[name] {
@@ -294,7 +295,7 @@ fn group_exclusions(excluded: &Value) -> Value {
     )
 }
 
-/// The lessons recorded when the incident was closed, if any.
+/// Returns the lessons recorded when the incident was closed, if any.
 fn stored_lessons(dossier: &Dossier) -> Option<String> {
     dossier
         .timeline

@@ -35,8 +35,8 @@ pub mod kind {
     pub const EXPORTED: &str = "exported";
 }
 
-/// Whether content under `tlp` that belongs to `incident` (if any) may be
-/// posted in `room`. TLP:RED content stays in its incident room;
+/// Returns whether content under `tlp` that belongs to `incident` (if any)
+/// may be posted in `room`. TLP:RED content stays in its incident room;
 /// AMBER+STRICT content stays in the organization's configured rooms and
 /// incident rooms.
 pub fn may_show(tlp: Tlp, room: &RoomKind, incident: Option<&str>) -> bool {
@@ -49,7 +49,7 @@ pub fn may_show(tlp: Tlp, room: &RoomKind, incident: Option<&str>) -> bool {
     }
 }
 
-/// The context of one indicator: its kind, defanged value and flags.
+/// Builds the context of one indicator: its kind, defanged value and flags.
 pub fn ioc(ioc: &Ioc) -> Value {
     json!({
         "kind": kind_code(ioc.kind),
@@ -83,7 +83,7 @@ pub fn flag_code(flag: IocFlag) -> String {
         .unwrap_or_default()
 }
 
-/// The context of a stored file.
+/// Builds the context of a stored file.
 pub fn file(meta: &FileMeta) -> Value {
     json!({
         "name": meta.name,
@@ -135,7 +135,7 @@ pub async fn incident_times(
     Ok(times)
 }
 
-/// The metrics context: milliseconds per metric, or null when unknown.
+/// Builds the metrics context: milliseconds per metric, or null when unknown.
 pub fn metrics(metrics: &Metrics) -> Value {
     let mut out = serde_json::Map::new();
     for metric in Metric::ALL {
@@ -148,8 +148,8 @@ pub fn metrics(metrics: &Metrics) -> Value {
     Value::Object(out)
 }
 
-/// A one-line status context for an incident; restricted incidents show no
-/// title.
+/// Builds a one-line status context for an incident. Restricted incidents
+/// show no title.
 pub fn incident_line(
     extractor: &Extractor,
     incident: &IncidentRow,
@@ -173,7 +173,7 @@ pub fn incident_line(
     })
 }
 
-/// A timestamp as shown in replies: `2026-12-04 20:33:05 UTC`.
+/// Formats a timestamp as replies show it: `2026-12-04 20:33:05 UTC`.
 pub fn time_text(millis: i64) -> String {
     store::from_millis(millis)
         .format("%Y-%m-%d %H:%M:%S UTC")
@@ -212,8 +212,9 @@ pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
     out
 }
 
-/// The card context of a parsed finding, without what needs the database
-/// (files, overlaps). Free text is defanged; TLP is the caller's business.
+/// Builds the card context of a parsed finding, without the parts that need
+/// the database (files, overlaps). Free text is defanged, and the caller
+/// applies the TLP rule.
 pub fn finding(id: &str, reporter: &str, parsed: &ParsedFinding) -> Value {
     let techniques: Vec<Value> = parsed
         .techniques
@@ -275,7 +276,7 @@ fn warnings(parsed: &ParsedFinding) -> Vec<Value> {
         .collect()
 }
 
-/// The context of a timeline entry: time, actor, stage, kind, its detail and
+/// Builds the context of a timeline entry: time, actor, stage, kind, its detail and
 /// the arguments of its `timeline.<kind>` catalog string, with free text
 /// defanged.
 pub fn timeline_entry(extractor: &Extractor, entry: &store::timeline::TimelineRow) -> Value {

@@ -67,14 +67,14 @@ pub enum Delivery {
     },
 }
 
-/// What a delivery produced on the platform.
+/// The platform IDs a delivery produced.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Delivered {
     pub room_id: Option<String>,
     pub message_id: Option<String>,
 }
 
-/// Why a delivery failed.
+/// The reason a delivery failed.
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// A failure that can heal (rate limit, timeout, 5xx).
@@ -88,12 +88,12 @@ pub enum DeliveryError {
     Permanent { reason: String },
 }
 
-/// A chat platform as the outbox worker sees it.
+/// A chat platform, as the outbox worker uses it.
 pub trait ChatAdapter: Send + Sync + 'static {
-    /// The platform name stored with events and outbox rows.
+    /// Returns the platform name stored with events and outbox rows.
     fn platform(&self) -> &str;
 
-    /// The rich-text format the platform shows, besides plain text.
+    /// Returns the rich-text format the platform displays, besides plain text.
     fn format(&self) -> Format;
 
     /// Delivers one effect. `idempotency_key` is stable across retries of the

@@ -3,8 +3,8 @@
 //!
 //! Each (language, format) pair has its own tera instance whose filters know
 //! the target format. Templates mark user values with the `v` filter, which
-//! escapes them for that format (terminal, Matrix HTML or Slack mrkdwn);
-//! structure comes from the `b`, `code` and `pre` filters. Indicators reach
+//! escapes them for that format (terminal, Matrix HTML or Slack mrkdwn). The
+//! `b`, `code` and `pre` filters add structure. Indicators reach
 //! templates already defanged: the app never puts a live value in a context.
 
 mod escape;

@@ -161,8 +161,8 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The file of a `sqlite://` URL, without its query; `None` for other URLs
-/// and in-memory databases.
+/// Returns the file of a `sqlite://` URL without its query, or `None` for
+/// other URLs and in-memory databases.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")

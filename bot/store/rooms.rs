@@ -4,7 +4,7 @@ use anyhow::Context;
 
 use super::AnyConnection;
 
-/// The language set for a room with `/lang`, if any.
+/// Returns the language set for a room with `/lang`, if any.
 pub async fn lang(
     conn: &mut AnyConnection,
     platform: &str,
@@ -61,7 +61,7 @@ pub async fn bind_incident(
     Ok(())
 }
 
-/// The room bound to an incident on a platform.
+/// Returns the room bound to an incident on a platform.
 pub async fn incident_room(
     conn: &mut AnyConnection,
     platform: &str,
@@ -75,7 +75,7 @@ pub async fn incident_room(
         .context("failed to look up the incident room")
 }
 
-/// The incident a room is bound to.
+/// Returns the incident a room is bound to.
 pub async fn incident_of_room(
     conn: &mut AnyConnection,
     platform: &str,
@@ -91,7 +91,7 @@ pub async fn incident_of_room(
     Ok(incident.flatten())
 }
 
-/// The room of the most recently opened incident on a platform.
+/// Returns the room of the most recently opened incident on a platform.
 pub async fn latest_incident_room(
     conn: &mut AnyConnection,
     platform: &str,

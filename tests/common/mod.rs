@@ -11,7 +11,7 @@ use huntbridge::chat::shell::ShellAdapter;
 use huntbridge::config::{Config, Secret};
 use huntbridge::store::Store;
 
-/// PostgreSQL server for tests; `scripts/test.sh` makes sure one answers.
+/// PostgreSQL server for tests. `scripts/test.sh` makes sure one is running.
 pub const POSTGRES_URL_ENV: &str = "HUNTBRIDGE_TEST_POSTGRES_URL";
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -155,7 +155,7 @@ pub async fn harness(db: Db, config: Config) -> Harness {
     }
 }
 
-/// The repository folder, for shipped files.
+/// Returns a path inside the repository, for shipped files.
 pub fn repo_path(relative: &str) -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }

@@ -15,9 +15,10 @@ use crate::domain::metrics::earliest_activity;
 use crate::domain::types::Tlp;
 use crate::store::{self, files::NewFile, iocs::IocRow};
 
-/// The most files one `/evidence` takes.
+/// The maximum number of files in one `/evidence`.
 const MAX_FILES_PER_COMMAND: usize = 10;
-/// The most indicators added from one file; the rest are counted, not stored.
+/// The maximum number of indicators stored from one file. The rest are not
+/// stored.
 const MAX_IOCS_PER_FILE: usize = 500;
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {

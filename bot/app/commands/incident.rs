@@ -16,7 +16,7 @@ use crate::domain::types::{Severity, Tlp, fold};
 use crate::render::Message;
 use crate::store::{self, files::NewFile, findings::FindingRow, incidents::IncidentRow};
 
-/// The most findings one incident is opened from at once.
+/// The maximum number of findings one `/incident open` takes.
 const MAX_FINDINGS_PER_OPEN: usize = 20;
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
@@ -280,7 +280,7 @@ pub async fn open(
     Ok(id)
 }
 
-/// The highest of a per-finding value (severity or TLP), as its code.
+/// Returns the highest per-finding value (severity or TLP), as its code.
 fn highest<T: Ord + Copy + AsCode>(
     findings: &[FindingRow],
     get: impl Fn(&FindingRow) -> Option<T>,

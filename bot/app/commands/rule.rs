@@ -57,8 +57,8 @@ async fn load(ctx: &mut Ctx<'_>, value: &str) -> Result<ProposalRow, UserError> 
         .ok_or_else(|| UserError::new("rule_not_found").arg("id", &id))
 }
 
-/// Whether the command's room may not see a proposal's content, because of
-/// its incident's TLP. Returns the incident's TLP label when restricted.
+/// Returns the incident's TLP label when the command's room may not see a
+/// proposal's content because of that TLP, and `None` otherwise.
 async fn restriction(ctx: &mut Ctx<'_>, row: &ProposalRow) -> anyhow::Result<Option<&'static str>> {
     let tlp = store::incidents::get(ctx.conn, &row.incident_id)
         .await?
@@ -182,8 +182,8 @@ async fn approve(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let dir = ctx.shared.config.exports.dir.clone();
     let path = dir.join(&relative);
     write_file(&path, &content)?;
-    // The blocklist file on disk holds every approved blocklist of its kind,
-    // possibly from incidents this room may not see; the room gets only the
+    // The blocklist file on disk contains every approved blocklist of its kind,
+    // possibly from incidents this room may not see. So the room gets only the
     // block it just approved.
     let content = match &proposal {
         Proposal::Blocklist(list) => {
@@ -231,7 +231,7 @@ async fn approve(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     Ok(())
 }
 
-/// The export of an approved proposal: its path under the export folder and
+/// Builds the export of an approved proposal: its path under the export folder and
 /// its content. Blocklist files are rebuilt from every approved blocklist of
 /// their kind, so the file is the same whatever the approval order.
 async fn export_file(

@@ -210,7 +210,7 @@ async fn sync(
     fresh_store: bool,
 ) -> anyhow::Result<()> {
     // Synapse sends only the latest 10 events of a room per sync unless the
-    // filter asks for more, and commands sent while the bot was down would be
+    // filter requests more, and commands sent while the bot was down would be
     // skipped beyond that.
     // NOTE: more than MISSED_EVENTS_LIMIT events in one room while the bot is
     // down still leaves a gap; fetching it with /messages is not built yet.

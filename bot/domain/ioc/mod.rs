@@ -156,7 +156,7 @@ impl fmt::Display for IocKind {
     }
 }
 
-/// A reason not to block an indicator as it stands.
+/// A reason not to block an indicator as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IocFlag {
