@@ -446,6 +446,7 @@ on_both_databases!(
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,
+    overlap_list_names_five_cases,
     amber_strict_label_outside,
 );
 
@@ -534,6 +535,20 @@ async fn red_overlap_not_named_outside(db: Db) {
     assert!(
         !second.contains("F-1") && !second.contains("INC-"),
         "a TLP:RED case was named: {second}"
+    );
+}
+
+async fn overlap_list_names_five_cases(db: Db) {
+    let h = hunter(db).await;
+    let text: String = (1..=7)
+        .map(|n| format!("--- @ana:hunt #caza\n/finding Escaneo {n}\niocs:\n- 203.0.113.77\n"))
+        .collect();
+    run_transcript(&h, &text, "capped").await;
+    let out = h.output.text();
+    let last = &out[out.find("F-7: Escaneo 7").expect("seventh card")..];
+    assert!(
+        last.contains("aparece en F-6, F-5, F-4, F-3, F-2 y 1 más"),
+        "{last}"
     );
 }
 

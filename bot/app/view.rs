@@ -13,6 +13,9 @@ use crate::domain::metrics::{IncidentTimes, Metric, Metrics};
 use crate::domain::types::Tlp;
 use crate::store::{self, AnyConnection, files::FileMeta, incidents::IncidentRow, iocs::IocRow};
 
+/// Cases named per indicator in an overlap list; the rest are counted.
+pub const MAX_OVERLAP_CASES: usize = 5;
+
 /// Timeline entry kinds.
 pub mod kind {
     pub const FINDING_CREATED: &str = "finding_created";
@@ -316,14 +319,16 @@ pub fn timeline_entry(extractor: &Extractor, entry: &store::timeline::TimelineRo
 
 /// Other findings and incidents holding the same indicator that `room` may
 /// learn about: a TLP:RED case is not named outside its own incident room,
-/// so an overlap cannot reveal what a restricted case contains.
+/// so an overlap cannot reveal what a restricted case contains. Returns
+/// `{ioc, cases, more}`: the [`MAX_OVERLAP_CASES`] most recent cases and the
+/// count of the other visible ones, or `None` when no case is visible.
 pub async fn visible_overlaps(
     conn: &mut AnyConnection,
     room: &RoomKind,
     ioc: &Ioc,
     exclude_finding: Option<&str>,
     exclude_incident: Option<&str>,
-) -> anyhow::Result<Vec<Value>> {
+) -> anyhow::Result<Option<Value>> {
     let code = kind_code(ioc.kind);
     let found = store::iocs::overlaps(
         &mut *conn,
@@ -333,24 +338,24 @@ pub async fn visible_overlaps(
         exclude_incident,
     )
     .await?;
-    let mut visible = Vec::new();
-    for (finding, incident) in found {
-        let tlp = match (&finding, &incident) {
-            (_, Some(incident)) => store::incidents::get(&mut *conn, incident)
-                .await?
-                .map(|row| row.tlp),
-            (Some(finding), None) => store::findings::get(&mut *conn, finding)
-                .await?
-                .map(|row| row.tlp),
-            (None, None) => None,
-        };
-        let tlp = tlp
-            .and_then(|code| code.parse::<Tlp>().ok())
-            .unwrap_or(Tlp::Amber);
-        if may_show(tlp, room, incident.as_deref()) {
-            visible
-                .push(json!({ "ioc": self::ioc(ioc), "finding": finding, "incident": incident }));
-        }
+    let visible: Vec<Value> = found
+        .into_iter()
+        .filter(|case| {
+            let tlp = case
+                .tlp
+                .as_deref()
+                .and_then(|code| code.parse::<Tlp>().ok())
+                .unwrap_or(Tlp::Amber);
+            may_show(tlp, room, case.incident.as_deref())
+        })
+        .map(|case| json!({ "finding": case.finding, "incident": case.incident }))
+        .collect();
+    if visible.is_empty() {
+        return Ok(None);
     }
-    Ok(visible)
+    let more = visible.len().saturating_sub(MAX_OVERLAP_CASES);
+    let cases: Vec<Value> = visible.into_iter().take(MAX_OVERLAP_CASES).collect();
+    Ok(Some(
+        json!({ "ioc": self::ioc(ioc), "cases": cases, "more": more }),
+    ))
 }

@@ -73,19 +73,33 @@ pub async fn list_for_incident(
     Ok(iocs)
 }
 
-/// Other findings and incidents that hold the same indicator value. Returns
-/// `(finding_id, incident_id)` pairs, without the ones given to exclude.
+/// A finding or incident that holds an indicator, with the TLP of the case
+/// (the incident's when there is one, else the finding's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlap {
+    pub finding: Option<String>,
+    pub incident: Option<String>,
+    pub tlp: Option<String>,
+}
+
+/// Other findings and incidents that hold the same indicator value, the most
+/// recent first, without the ones given to exclude.
 pub async fn overlaps(
     conn: &mut AnyConnection,
     kind: &str,
     value: &str,
     exclude_finding: Option<&str>,
     exclude_incident: Option<&str>,
-) -> anyhow::Result<Vec<(Option<String>, Option<String>)>> {
+) -> anyhow::Result<Vec<Overlap>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT i.finding_id, COALESCE(i.incident_id, f.incident_id) AS incident_id \
-         FROM iocs i LEFT JOIN findings f ON f.id = i.finding_id \
-         WHERE i.kind = $1 AND i.value = $2",
+        "SELECT i.finding_id, COALESCE(i.incident_id, f.incident_id) AS incident_id, \
+                COALESCE(n.tlp, f.tlp) AS tlp, MAX(i.id) AS latest \
+         FROM iocs i \
+         LEFT JOIN findings f ON f.id = i.finding_id \
+         LEFT JOIN incidents n ON n.id = COALESCE(i.incident_id, f.incident_id) \
+         WHERE i.kind = $1 AND i.value = $2 \
+         GROUP BY i.finding_id, COALESCE(i.incident_id, f.incident_id), COALESCE(n.tlp, f.tlp) \
+         ORDER BY latest DESC",
     )
     .bind(kind)
     .bind(value)
@@ -99,7 +113,11 @@ pub async fn overlaps(
         let same_finding = finding.is_some() && finding.as_deref() == exclude_finding;
         let same_incident = incident.is_some() && incident.as_deref() == exclude_incident;
         if !same_finding && !same_incident {
-            found.push((finding, incident));
+            found.push(Overlap {
+                finding,
+                incident,
+                tlp: row.try_get("tlp")?,
+            });
         }
     }
     Ok(found)
