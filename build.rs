@@ -8,6 +8,9 @@ use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-changed=templates");
+    // sqlx::migrate! embeds migrations/ at compile time; a new migration file
+    // must rebuild the crate.
+    println!("cargo:rerun-if-changed=migrations");
     // Read at run time, not with env!(): a build script compiled for one
     // checkout may be reused by another that shares the target folder.
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");

@@ -1,6 +1,7 @@
 //! The outbox worker: delivers stored effects through a chat adapter, in ID
-//! order per room, with capped exponential backoff, and records what the
-//! platform returned (such as the ID of a new incident room).
+//! order per room (different rooms at once, up to the adapter's limit), with
+//! capped exponential backoff, and records what the platform returned (such
+//! as the ID of a new incident room).
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -9,6 +10,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use chrono::Utc;
+use futures_util::StreamExt as _;
+use futures_util::stream;
+use tokio::task::{Id as TaskId, JoinError, JoinSet};
 use tracing::{debug, error, info, warn};
 
 use super::App;
@@ -35,6 +39,14 @@ pub struct DrainReport {
     pub waiting: usize,
 }
 
+/// Pending entries grouped by order key, read at `now`.
+struct Plan {
+    now: i64,
+    groups: Vec<(String, Vec<(OutboxRow, Effect)>)>,
+    /// Entries marked failed while reading (undecodable).
+    failed: usize,
+}
+
 /// Delivers outbox entries for one platform.
 pub struct OutboxWorker<A: ChatAdapter> {
     app: App,
@@ -56,44 +68,111 @@ impl<A: ChatAdapter> OutboxWorker<A> {
             total.retrying += pass.retrying;
             total.failed += pass.failed;
             total.waiting = pass.waiting;
-            if pass.delivered == 0 {
+            // A delivery may unblock an entry for a new room; a permanent
+            // failure ends the wait of the entries queued behind it.
+            if pass.delivered == 0 && pass.failed == 0 {
                 return Ok(total);
             }
         }
     }
 
     /// Runs until `shutdown` resolves, then delivers what is due and returns.
+    ///
+    /// Each order key has at most one delivery task at a time, and up to the
+    /// adapter's limit run at once. The outbox is read again whenever a task
+    /// ends or new entries are stored, so a busy room does not hold back the
+    /// replies for other rooms. Tasks run on their own (spawned), so a task
+    /// inside a database transaction goes on while this loop waits for a
+    /// pooled connection.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         info!(platform = self.adapter.platform(), "outbox worker started");
+        let limit = self.adapter.concurrent_deliveries().max(1);
+        let this = Arc::new(self);
+        let mut busy: HashMap<TaskId, String> = HashMap::new();
+        let mut tasks: JoinSet<anyhow::Result<DrainReport>> = JoinSet::new();
         loop {
-            if let Err(error) = self.drain().await {
-                error!(error = %format!("{error:#}"), "outbox pass failed");
+            // Every wake-up reads the outbox again: a task ended, new entries
+            // were stored, or a retry may have come due.
+            if busy.len() < limit {
+                let busy_keys: HashSet<String> = busy.values().cloned().collect();
+                match this.plan(&busy_keys).await {
+                    Ok(plan) => {
+                        for (key, group) in plan.groups {
+                            if busy.len() >= limit {
+                                break;
+                            }
+                            let worker = Arc::clone(&this);
+                            let now = plan.now;
+                            let task = tasks
+                                .spawn(async move { worker.deliver_in_order(group, now).await });
+                            busy.insert(task.id(), key);
+                        }
+                    }
+                    Err(error) => error!(error = %format!("{error:#}"), "outbox read failed"),
+                }
             }
             tokio::select! {
                 _ = &mut shutdown => break,
-                _ = self.app.shared().outbox_ready.notified() => {}
+                Some(joined) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    finish_task(&mut busy, joined);
+                }
+                _ = this.app.shared().outbox_ready.notified() => {}
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        if let Err(error) = self.drain().await {
+        while let Some(joined) = tasks.join_next_with_id().await {
+            finish_task(&mut busy, joined);
+        }
+        if let Err(error) = this.drain().await {
             error!(error = %format!("{error:#}"), "final outbox pass failed");
         }
-        info!(platform = self.adapter.platform(), "outbox worker stopped");
+        info!(platform = this.adapter.platform(), "outbox worker stopped");
     }
 
+    /// Reads the pending entries, groups them by order key and delivers the
+    /// groups, up to the adapter's limit at once. Inside a group entries go
+    /// one at a time; the first that cannot go now holds back the rest.
     async fn pass(&self) -> anyhow::Result<DrainReport> {
+        let plan = self.plan(&HashSet::new()).await?;
+        let mut report = DrainReport {
+            failed: plan.failed,
+            ..DrainReport::default()
+        };
+        let limit = self.adapter.concurrent_deliveries().max(1);
+        let now = plan.now;
+        let results: Vec<anyhow::Result<DrainReport>> = stream::iter(plan.groups)
+            .map(|(_, group)| self.deliver_in_order(group, now))
+            .buffer_unordered(limit)
+            .collect()
+            .await;
+        for result in results {
+            let group = result?;
+            report.delivered += group.delivered;
+            report.retrying += group.retrying;
+            report.failed += group.failed;
+            report.waiting += group.waiting;
+        }
+        Ok(report)
+    }
+
+    /// Reads the pending entries and groups them by order key, oldest key
+    /// first, leaving out the keys in `busy`. Undecodable entries are marked
+    /// failed.
+    async fn plan(&self, busy: &HashSet<String>) -> anyhow::Result<Plan> {
         let store = self.app.store();
         let platform = self.adapter.platform().to_string();
         let rows = {
             let mut conn = store.conn().await?;
             store::outbox::pending(&mut conn, &platform, BATCH).await?
         };
-        let now = store::to_millis(Utc::now());
-        let mut report = DrainReport::default();
-        let mut blocked: HashSet<String> = HashSet::new();
+        let mut plan = Plan {
+            now: store::to_millis(Utc::now()),
+            groups: Vec::new(),
+            failed: 0,
+        };
         let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
-
+        let mut group_of_key: HashMap<String, usize> = HashMap::new();
         for row in rows {
             let effect: Effect = match serde_json::from_str(&row.effect) {
                 Ok(effect) => effect,
@@ -101,22 +180,48 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                     error!(outbox = row.id, error = %cause, "undecodable outbox entry dropped");
                     let mut conn = store.conn().await?;
                     store::outbox::mark_failed(&mut conn, row.id, "undecodable effect").await?;
-                    report.failed += 1;
+                    plan.failed += 1;
                     continue;
                 }
             };
             let key = self.order_key(&effect, &mut room_incidents).await?;
-            if blocked.contains(&key) || row.next_attempt_at > now {
-                blocked.insert(key);
-                report.waiting += 1;
+            if busy.contains(&key) {
                 continue;
+            }
+            let index = match group_of_key.get(&key) {
+                Some(index) => *index,
+                None => {
+                    plan.groups.push((key.clone(), Vec::new()));
+                    group_of_key.insert(key, plan.groups.len() - 1);
+                    plan.groups.len() - 1
+                }
+            };
+            plan.groups[index].1.push((row, effect));
+        }
+        Ok(plan)
+    }
+
+    /// Delivers the entries of one order key, oldest first, until one has to
+    /// wait (not due, its room missing, a retry) or fails permanently.
+    async fn deliver_in_order(
+        &self,
+        group: Vec<(OutboxRow, Effect)>,
+        now: i64,
+    ) -> anyhow::Result<DrainReport> {
+        let store = self.app.store();
+        let mut report = DrainReport::default();
+        let total = group.len();
+        for (done, (row, effect)) in group.into_iter().enumerate() {
+            let held_back = total - done;
+            if row.next_attempt_at > now {
+                report.waiting += held_back;
+                break;
             }
             let delivery = match self.prepare(&effect).await {
                 Ok(Some(delivery)) => delivery,
                 Ok(None) => {
-                    blocked.insert(key);
-                    report.waiting += 1;
-                    continue;
+                    report.waiting += held_back;
+                    break;
                 }
                 Err(cause) => {
                     error!(outbox = row.id, error = %format!("{cause:#}"), "outbox entry cannot be prepared; giving up");
@@ -133,7 +238,7 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                     report.delivered += 1;
                 }
                 Err(DeliveryError::Retry { reason, after }) => {
-                    blocked.insert(key);
+                    report.waiting += held_back - 1;
                     if row.attempts + 1 >= MAX_ATTEMPTS {
                         error!(outbox = row.id, attempts = row.attempts + 1, reason = %reason, "delivery given up");
                         let mut conn = store.conn().await?;
@@ -152,13 +257,15 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                         .await?;
                         report.retrying += 1;
                     }
+                    break;
                 }
                 Err(DeliveryError::Permanent { reason }) => {
-                    blocked.insert(key);
+                    report.waiting += held_back - 1;
                     error!(outbox = row.id, reason = %reason, "delivery failed permanently");
                     let mut conn = store.conn().await?;
                     store::outbox::mark_failed(&mut conn, row.id, &reason).await?;
                     report.failed += 1;
+                    break;
                 }
             }
         }
@@ -166,14 +273,20 @@ impl<A: ChatAdapter> OutboxWorker<A> {
     }
 
     /// The key whose entries must stay in order: the incident for anything
-    /// addressed to an incident or to its room (by either name), else the room.
+    /// addressed to an incident or to its room (by either name). In other
+    /// rooms, replies to one command keep their order, and so do posts that
+    /// reply to nothing; replies to different commands may overtake each
+    /// other, each shown as a reply to its own command.
     async fn order_key(
         &self,
         effect: &Effect,
         room_incidents: &mut HashMap<String, Option<String>>,
     ) -> anyhow::Result<String> {
-        let target = match effect {
-            Effect::Post { target, .. } | Effect::Upload { target, .. } => target,
+        let (target, reply_to) = match effect {
+            Effect::Post {
+                target, reply_to, ..
+            } => (target, reply_to.as_deref()),
+            Effect::Upload { target, .. } => (target, None),
             Effect::CreateIncidentRoom { incident, .. } => {
                 return Ok(format!("incident:{incident}"));
             }
@@ -188,9 +301,10 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                             .await?;
                     room_incidents.insert(room_id.clone(), incident);
                 }
-                Ok(match &room_incidents[room_id] {
-                    Some(incident) => format!("incident:{incident}"),
-                    None => format!("room:{room_id}"),
+                Ok(match (&room_incidents[room_id], reply_to) {
+                    (Some(incident), _) => format!("incident:{incident}"),
+                    (None, Some(command)) => format!("room:{room_id}:reply:{command}"),
+                    (None, None) => format!("room:{room_id}"),
                 })
             }
         }
@@ -286,11 +400,37 @@ impl<A: ChatAdapter> OutboxWorker<A> {
             info!(incident = %incident, room = %room_id, "incident room created");
         }
         let result = serde_json::to_string(delivered)?;
-        store::outbox::mark_delivered(&mut tx, row.id, &result, store::to_millis(Utc::now()))
-            .await?;
+        store::outbox::mark_delivered(
+            &mut tx,
+            row.id,
+            &result,
+            delivered.message_id.as_deref(),
+            store::to_millis(Utc::now()),
+        )
+        .await?;
         tx.commit().await.context("failed to record a delivery")?;
         debug!(outbox = row.id, "delivered");
         Ok(())
+    }
+}
+
+/// Frees the order key of an ended delivery task and logs its failure. The
+/// entries of a task that panicked stay pending and are read again.
+fn finish_task(
+    busy: &mut HashMap<TaskId, String>,
+    joined: Result<(TaskId, anyhow::Result<DrainReport>), JoinError>,
+) {
+    match joined {
+        Ok((id, result)) => {
+            let key = busy.remove(&id).unwrap_or_default();
+            if let Err(error) = result {
+                error!(key = %key, error = %format!("{error:#}"), "outbox delivery failed");
+            }
+        }
+        Err(error) => {
+            let key = busy.remove(&error.id()).unwrap_or_default();
+            error!(key = %key, error = %error, "outbox delivery task panicked");
+        }
     }
 }
 

@@ -96,6 +96,14 @@ pub trait ChatAdapter: Send + Sync + 'static {
     /// Returns the rich-text format the platform displays, besides plain text.
     fn format(&self) -> Format;
 
+    /// Returns how many deliveries may run at once. Deliveries to one room
+    /// (or one incident) always run in order, one at a time; this bounds
+    /// deliveries to different rooms. The default of 1 keeps the whole
+    /// output in outbox order.
+    fn concurrent_deliveries(&self) -> usize {
+        1
+    }
+
     /// Delivers one effect. `idempotency_key` is stable across retries of the
     /// same outbox entry (a Matrix transaction ID, for example), so a retry
     /// after a crash does not post twice.

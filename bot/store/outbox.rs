@@ -71,23 +71,46 @@ pub async fn pending(
         .context("failed to decode outbox rows")
 }
 
+/// Records a delivery: the platform's answer as JSON (`result`) and the ID of
+/// the message it posted, if any, which [`delivered_effect`] looks up.
 pub async fn mark_delivered(
     conn: &mut AnyConnection,
     id: i64,
     result: &str,
+    message_id: Option<&str>,
     now: i64,
 ) -> anyhow::Result<()> {
     sqlx::query(
-        "UPDATE outbox SET status = 'delivered', result = $2, delivered_at = $3, \
-         attempts = attempts + 1, last_error = NULL WHERE id = $1",
+        "UPDATE outbox SET status = 'delivered', result = $2, message_id = $3, \
+         delivered_at = $4, attempts = attempts + 1, last_error = NULL WHERE id = $1",
     )
     .bind(id)
     .bind(result)
+    .bind(message_id)
     .bind(now)
     .execute(conn)
     .await
     .with_context(|| format!("failed to mark outbox entry {id} delivered"))?;
     Ok(())
+}
+
+/// The effect JSON of the delivered entry that posted `message_id` on
+/// `platform`, if the bot posted that message.
+pub async fn delivered_effect(
+    conn: &mut AnyConnection,
+    platform: &str,
+    message_id: &str,
+) -> anyhow::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT effect FROM outbox \
+         WHERE platform = $1 AND message_id = $2 AND status = 'delivered' \
+         ORDER BY id LIMIT 1",
+    )
+    .bind(platform)
+    .bind(message_id)
+    .fetch_optional(conn)
+    .await
+    .with_context(|| format!("failed to look up the entry that posted message {message_id}"))
 }
 
 /// Records a failed attempt and when to try again.

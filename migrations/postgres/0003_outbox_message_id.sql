@@ -1,0 +1,8 @@
+-- The platform's ID of each delivered message, in its own indexed column, so
+-- a reaction on a bot message finds the effect that posted it without
+-- scanning the delivery results.
+
+ALTER TABLE outbox ADD COLUMN message_id TEXT;
+UPDATE outbox SET message_id = result::jsonb ->> 'message_id'
+    WHERE status = 'delivered' AND result IS NOT NULL AND result LIKE '{%';
+CREATE INDEX outbox_message ON outbox (platform, message_id);
