@@ -1,6 +1,7 @@
 //! The bot on a real Synapse homeserver, seen from real Matrix clients: the
 //! shipped regsvr32 case end to end, a restart with commands sent while the
-//! bot is down, and a redelivered event.
+//! bot is down, a crash before a command was recorded, a redelivered event,
+//! and a handoff accepted with a ✅.
 //!
 //! Needs the Synapse that `scripts/synapse.sh start` runs on 127.0.0.1
 //! (scripts/test.sh starts and stops it). Without it these tests fail.
@@ -638,6 +639,140 @@ async fn redelivered_event_has_one_effect() {
         second_findings.is_empty(),
         "a second finding was created: {second_findings:#?}"
     );
+    bot.stop();
+    s.finish().await;
+}
+
+/// A ✅ from a responder on the handoff card accepts the handoff like
+/// `/handoff F-n accept`; the same reaction from a lead changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn responder_reaction_accepts_handoff() {
+    let s = Scenario::new().await;
+    let mut bot = s.start_bot().await;
+
+    let finding = s
+        .ana
+        .send_text(
+            &s.hunting,
+            "/finding Beacon a 198.51.100.7\nseveridad: alta",
+        )
+        .await;
+    s.ana.wait_for_reply(&s.bot_user, &finding).await;
+    let card = s
+        .luis
+        .wait_for("the handoff card in the IR room", REPLY_TIMEOUT, |m| {
+            m.room_id == s.ir && m.sender == s.bot_user && m.body().contains("Traspaso a IR")
+        })
+        .await;
+
+    // Marta is a lead, not a responder: her ✅ is ignored. Luis's ✅ comes
+    // with the emoji variation selector, as many clients send it.
+    let by_lead = s.marta.react(&s.ir, &card.event_id, "\u{2705}").await;
+    let by_responder = s
+        .luis
+        .react(&s.ir, &card.event_id, "\u{2705}\u{fe0f}")
+        .await;
+    let accepted = s.luis.wait_for_reply(&s.bot_user, &by_responder).await;
+    assert_notice_with_html(&accepted);
+    assert!(
+        accepted.body().contains("aceptó el traspaso de F-1")
+            && accepted.body().contains(&incident_id()),
+        "{}",
+        accepted.body()
+    );
+    let incident_room = s.join_incident_room().await;
+    let members: BTreeSet<String> = s
+        .luis
+        .room(&incident_room)
+        .await
+        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
+        .await
+        .expect("room members")
+        .iter()
+        .map(|member| member.user_id().to_string())
+        .collect();
+    let expected: BTreeSet<String> = [&s.bot_user, &s.ana.account.user_id, &s.luis.account.user_id]
+        .iter()
+        .map(|user| user.to_string())
+        .collect();
+    assert_eq!(members, expected, "incident room members");
+
+    // A second ✅ from Luis on the same card opens nothing new.
+    let again = s.luis.react(&s.ir, &card.event_id, "\u{2705}").await;
+    let decided = s.luis.wait_for_reply(&s.bot_user, &again).await;
+    assert!(decided.body().contains("ya está"), "{}", decided.body());
+    tokio::time::sleep(QUIET_PERIOD).await;
+    bot.assert_running();
+    assert!(
+        s.replies_to(&s.marta, &by_lead).is_empty(),
+        "the bot answered the lead's reaction"
+    );
+    assert_eq!(s.replies_to(&s.luis, &by_responder).len(), 1);
+    let second_incident = format!("INC-{}-0002", Utc::now().year());
+    assert!(
+        s.luis
+            .messages()
+            .iter()
+            .all(|m| !m.body().contains(&second_incident)),
+        "a second incident was opened"
+    );
+    bot.stop();
+    s.finish().await;
+}
+
+/// The bot aborts after matrix-sdk has taken a command from the sync and
+/// before the app recorded it (a crash hook, `HUNTBRIDGE_TEST_ABORT_ON_COMMAND`).
+/// After the restart the command is read back from the room history and
+/// answered once, before a command sent while the bot was down.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn command_lost_in_a_crash_is_answered_after_restart() {
+    let s = Scenario::new().await;
+    let mut bot = s.start_bot().await;
+    let first = s
+        .ana
+        .send_text(&s.hunting, "/finding Primer beacon a 198.51.100.7")
+        .await;
+    s.ana.wait_for_reply(&s.bot_user, &first).await;
+    bot.stop();
+
+    let marker = "caida-de-prueba";
+    let mut bot = BotProcess::start_with_env(
+        &s.config_path,
+        &s.log_path,
+        &[("HUNTBRIDGE_TEST_ABORT_ON_COMMAND", marker)],
+    );
+    let lost = s
+        .ana
+        .send_text(
+            &s.hunting,
+            &format!("/finding Segundo beacon {marker} a 203.0.113.9\nseveridad: alta"),
+        )
+        .await;
+    let status = bot
+        .wait_exit(REPLY_TIMEOUT)
+        .expect("the bot did not abort on the marked command");
+    assert!(!status.success(), "the bot exited cleanly: {status}");
+    let while_down = s
+        .ana
+        .send_text(&s.hunting, "/finding Tercer beacon a 192.0.2.44")
+        .await;
+
+    let mut bot = BotProcess::start(&s.config_path, &s.log_path);
+    let lost_reply = s.ana.wait_for_reply(&s.bot_user, &lost).await;
+    assert!(lost_reply.body().contains("F-2"), "{}", lost_reply.body());
+    let down_reply = s.ana.wait_for_reply(&s.bot_user, &while_down).await;
+    assert!(down_reply.body().contains("F-3"), "{}", down_reply.body());
+
+    tokio::time::sleep(QUIET_PERIOD).await;
+    bot.assert_running();
+    for (command, what) in [
+        (&first, "the finding before the crash"),
+        (&lost, "the finding that crashed the bot"),
+        (&while_down, "the finding sent while the bot was down"),
+    ] {
+        let replies = s.replies_to(&s.ana, command);
+        assert_eq!(replies.len(), 1, "replies to {what}: {replies:#?}");
+    }
     bot.stop();
     s.finish().await;
 }

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Db, test_store};
-use huntbridge::store::{self, files::NewFile, findings::FindingRow, timeline::TimelineRow};
+use huntbridge::store::{self, Store, files::NewFile, findings::FindingRow, timeline::TimelineRow};
 
 async fn inbound_event_recorded_once(db: Db) {
     let t = test_store(db).await;
@@ -67,9 +67,25 @@ async fn outbox_moves_through_states(db: Db) {
     store::outbox::mark_retry(&mut conn, first, "timeout", 99)
         .await
         .unwrap();
-    store::outbox::mark_delivered(&mut conn, second, "{}", 20)
+    store::outbox::mark_delivered(&mut conn, second, "{}", Some("$posted"), 20)
         .await
         .unwrap();
+    assert_eq!(
+        store::outbox::delivered_effect(&mut conn, "shell", "$posted")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"a\":2}")
+    );
+    for (platform, message) in [("matrix", "$posted"), ("shell", "$other")] {
+        assert_eq!(
+            store::outbox::delivered_effect(&mut conn, platform, message)
+                .await
+                .unwrap(),
+            None,
+            "{platform} {message}"
+        );
+    }
     let pending = store::outbox::pending(&mut conn, "shell", 10)
         .await
         .unwrap();
@@ -276,7 +292,27 @@ async fn room_language_and_binding(db: Db) {
     );
 }
 
+async fn second_claim_is_refused_until_released(db: Db) {
+    let t = test_store(db).await;
+    let other = Store::connect(&t.url).await.unwrap();
+    let claim = t.store.claim("matrix").await.unwrap();
+    let refused = other.claim("matrix").await.unwrap_err();
+    assert!(
+        format!("{refused:#}").contains("another huntbridge process already runs matrix"),
+        "{refused:#}"
+    );
+    // Another name is a separate claim.
+    let slack = other.claim("slack").await.unwrap();
+    claim.release().await.unwrap();
+    let again = other.claim("matrix").await.unwrap();
+    assert_eq!(again.name(), "matrix");
+    again.release().await.unwrap();
+    slack.release().await.unwrap();
+    other.close().await;
+}
+
 on_both_databases!(
+    second_claim_is_refused_until_released,
     inbound_event_recorded_once,
     counters_count_per_name,
     outbox_moves_through_states,

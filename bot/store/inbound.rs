@@ -28,3 +28,19 @@ pub async fn record(
     .with_context(|| format!("failed to record inbound event {event_id}"))?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Whether an inbound event was recorded, that is, already handled.
+pub async fn seen(
+    conn: &mut AnyConnection,
+    platform: &str,
+    event_id: &str,
+) -> anyhow::Result<bool> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM inbound_events WHERE platform = $1 AND event_id = $2")
+            .bind(platform)
+            .bind(event_id)
+            .fetch_optional(conn)
+            .await
+            .with_context(|| format!("failed to look up inbound event {event_id}"))?;
+    Ok(found.is_some())
+}

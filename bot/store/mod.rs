@@ -6,6 +6,7 @@
 //! milliseconds since the Unix epoch; structured values are JSON text.
 
 pub mod audit;
+pub mod claim;
 pub mod counters;
 pub mod files;
 pub mod findings;
@@ -44,6 +45,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The database file of a SQLite store.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// An open transaction; handlers write state, timeline and outbox rows in one.
@@ -61,7 +64,8 @@ impl Store {
         } else {
             bail!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://");
         };
-        if let Some(path) = sqlite_path(url) {
+        let sqlite_file = sqlite_path(url);
+        if let Some(path) = &sqlite_file {
             let parent = path
                 .parent()
                 .filter(|parent| !parent.as_os_str().is_empty());
@@ -97,7 +101,11 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("failed to connect to {}", redact_url(url)))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            sqlite_file,
+        })
     }
 
     /// Applies the migrations for this backend.
@@ -119,6 +127,12 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The database file of a SQLite store; `None` for PostgreSQL and for an
+    /// in-memory database.
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
     }
 
     /// Starts a transaction.

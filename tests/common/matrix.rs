@@ -20,7 +20,8 @@ use matrix_sdk::room::MessagesOptions;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{
     Request as CreateRoomRequest, RoomPreset,
 };
-use matrix_sdk::ruma::events::relation::InReplyTo;
+use matrix_sdk::ruma::events::reaction::ReactionEventContent;
+use matrix_sdk::ruma::events::relation::{Annotation, InReplyTo};
 use matrix_sdk::ruma::events::room::encryption::RoomEncryptionEventContent;
 use matrix_sdk::ruma::events::room::member::{MembershipState, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{
@@ -473,6 +474,22 @@ impl TestClient {
         self.send(room_id, content).await
     }
 
+    /// Reacts to `event` with `key` (an emoji) and returns the reaction's ID.
+    pub async fn react(&self, room_id: &RoomId, event: &OwnedEventId, key: &str) -> OwnedEventId {
+        let room = self.room(room_id).await;
+        let content = ReactionEventContent::new(Annotation::new(event.clone(), key.to_string()));
+        room.send(content)
+            .await
+            .unwrap_or_else(|error| {
+                panic!(
+                    "{} failed to react in {room_id}: {error}",
+                    self.account.name
+                )
+            })
+            .response
+            .event_id
+    }
+
     async fn send(&self, room_id: &RoomId, content: RoomMessageEventContent) -> OwnedEventId {
         let room = self.room(room_id).await;
         room.send(content)
@@ -653,6 +670,11 @@ impl BotProcess {
     /// Starts the bot binary; its log (`HUNTBRIDGE_LOG=info`) goes to
     /// `log_path`, appended across restarts.
     pub fn start(config: &Path, log_path: &Path) -> Self {
+        Self::start_with_env(config, log_path, &[])
+    }
+
+    /// Starts the bot with extra environment variables (test hooks).
+    pub fn start_with_env(config: &Path, log_path: &Path, env: &[(&str, &str)]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -663,6 +685,7 @@ impl BotProcess {
             .arg("--config")
             .arg(config)
             .env("HUNTBRIDGE_LOG", "info,huntbridge=debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("bot log handle"))
             .stderr(log)
@@ -694,6 +717,20 @@ impl BotProcess {
         eprintln!("huntbridge did not stop within 10 s after SIGTERM; killing it");
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Waits up to `timeout` for the bot to exit on its own and returns how
+    /// it exited, or `None` when it still runs.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
     }
 
     /// Fails the test when the bot exited on its own.

@@ -55,7 +55,14 @@ pub struct Inbound {
     pub auto_join: bool,
     /// Room IDs from `[rooms]`, aliases already resolved.
     pub configured_rooms: HashSet<String>,
+    /// Test hook, from [`ABORT_ON_COMMAND_ENV`].
+    pub abort_on: Option<String>,
 }
+
+/// Environment variable for the crash test: abort the process when a command
+/// contains this text, after matrix-sdk saved the sync token and before the
+/// app records the command.
+pub const ABORT_ON_COMMAND_ENV: &str = "HUNTBRIDGE_TEST_ABORT_ON_COMMAND";
 
 /// Registers the message, invite and reaction handlers on `client`.
 pub fn register(client: &Client, inbound: Arc<Inbound>) {
@@ -80,7 +87,7 @@ pub fn register(client: &Client, inbound: Arc<Inbound>) {
     );
 }
 
-async fn on_message(
+pub(super) async fn on_message(
     inbound: &Inbound,
     client: &Client,
     room: &Room,
@@ -89,20 +96,16 @@ async fn on_message(
     if room.state() != RoomState::Joined || event.sender == inbound.own_user {
         return;
     }
-    // Notices are bot output by convention; files are only read when a
-    // command refers to them.
-    let MessageType::Text(content) = &event.content.msgtype else {
+    let Some(text) = message_command(inbound, &event) else {
         return;
     };
+    if let Some(marker) = inbound.abort_on.as_deref()
+        && text.contains(marker)
+    {
+        error!(room = %room.room_id(), event = %event.event_id, "{ABORT_ON_COMMAND_ENV} matched; aborting");
+        std::process::abort();
+    }
     let replied_to = reply_target(event.content.relates_to.as_ref());
-    let body = if replied_to.is_some() {
-        strip_reply_fallback(&content.body)
-    } else {
-        content.body.as_str()
-    };
-    let Some(text) = command_text(body, &inbound.prefixes) else {
-        return;
-    };
 
     let mut attachments = Vec::new();
     if let Some(invocation) = command::split(&text)
@@ -122,6 +125,25 @@ async fn on_message(
         received_at: Utc::now(),
     };
     handle(&inbound.app, chat_event).await;
+}
+
+/// The command in a text message, in the app's `/word args` form, or `None`
+/// when the message is no command.
+pub(super) fn message_command(
+    inbound: &Inbound,
+    event: &OriginalSyncRoomMessageEvent,
+) -> Option<String> {
+    // Notices are bot output by convention; files are only read when a
+    // command refers to them.
+    let MessageType::Text(content) = &event.content.msgtype else {
+        return None;
+    };
+    let body = if reply_target(event.content.relates_to.as_ref()).is_some() {
+        strip_reply_fallback(&content.body)
+    } else {
+        content.body.as_str()
+    };
+    command_text(body, &inbound.prefixes)
 }
 
 /// Passes an event to the app; failures are logged, the sync goes on.
@@ -419,7 +441,7 @@ pub fn answer_invite(inbound: &Inbound, room: Room, inviter: OwnedUserId) {
 
 /// Accepts a handoff when a responder reacts with ✅ to its card, as if the
 /// responder had sent `/handoff F-n accept`.
-async fn on_reaction(inbound: &Inbound, room: &Room, event: OriginalSyncReactionEvent) {
+pub(super) async fn on_reaction(inbound: &Inbound, room: &Room, event: OriginalSyncReactionEvent) {
     if room.state() != RoomState::Joined
         || event.sender == inbound.own_user
         || !is_accept_key(&event.content.relates_to.key)
@@ -454,7 +476,7 @@ async fn on_reaction(inbound: &Inbound, room: &Room, event: OriginalSyncReaction
 }
 
 /// ✅, with or without the emoji variation selector.
-fn is_accept_key(key: &str) -> bool {
+pub(super) fn is_accept_key(key: &str) -> bool {
     key.trim_end_matches('\u{fe0f}') == "\u{2705}"
 }
 

@@ -4,13 +4,18 @@
 //! - [`session`]: first login or restore of the saved session.
 //! - [`inbound`]: commands, invites and ✅ reactions from the sync loop,
 //!   handed to [`App::handle`].
+//! - [`catch_up`]: the same for events the sync loop skipped (after a crash
+//!   or a cut-short sync), read back from room history.
 //! - [`outbound`] and [`rooms`]: deliveries from the outbox worker as
 //!   `m.notice` messages with an HTML body, files and private rooms.
 //!
 //! [`run`] ties them together for `huntbridge run`.
-// NOTE: with several bot processes on one PostgreSQL database, each would
-// run its own sync loop: there is no leader election for Matrix yet.
+//!
+//! One process per database runs the adapter: [`run`] claims `matrix` on the
+//! store (see [`crate::store::claim`]) and locks `matrix.store_path`, and a
+//! second process stops with an error. There is no standby that takes over.
 
+mod catch_up;
 mod inbound;
 mod outbound;
 mod reaction;
@@ -19,6 +24,7 @@ mod session;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +33,7 @@ use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::UInt;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::error::ErrorKind;
+use matrix_sdk::sync::SyncResponse;
 use matrix_sdk::{Client, LoopCtrl};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
@@ -43,6 +50,9 @@ use rooms::{NewRoom, RoomCreator};
 /// The platform name of Matrix events and outbox rows.
 pub const PLATFORM: &str = "matrix";
 
+/// Rooms the outbox worker sends to at once. Each room still gets its
+/// messages one at a time, in order.
+const CONCURRENT_DELIVERIES: usize = 8;
 /// Long-poll time of one sync request.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// First and last pause after a failed sync request.
@@ -79,6 +89,10 @@ impl ChatAdapter for MatrixAdapter {
 
     fn format(&self) -> Format {
         Format::Html
+    }
+
+    fn concurrent_deliveries(&self) -> usize {
+        CONCURRENT_DELIVERIES
     }
 
     async fn deliver(&self, key: &str, delivery: Delivery) -> Result<Delivered, DeliveryError> {
@@ -136,6 +150,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.matrix.validate()?;
     let matrix = config.matrix.clone();
+    let _claim = store.claim(PLATFORM).await?;
     let connection = session::connect(&matrix).await?;
     let client = connection.client;
     let own_user = client
@@ -165,6 +180,9 @@ pub async fn run(
         prefixes: matrix.command_prefixes.clone(),
         auto_join: matrix.auto_join,
         configured_rooms,
+        abort_on: std::env::var(inbound::ABORT_ON_COMMAND_ENV)
+            .ok()
+            .filter(|marker| !marker.is_empty()),
     });
 
     // The outbox worker delivers while the sync runs and drains on shutdown.
@@ -173,7 +191,7 @@ pub async fn run(
     let worker_task = tokio::spawn(worker.run(stopped(worker_stopped)));
 
     let sync_result = tokio::select! {
-        result = sync(&client, inbound, &rooms_config, connection.fresh_store) => result,
+        result = sync(&client, inbound, &rooms_config, &matrix.store_path, connection.fresh_store) => result,
         () = shutdown => {
             info!("shutdown requested, sync stopped");
             Ok(())
@@ -197,23 +215,20 @@ async fn stopped(mut receiver: watch::Receiver<bool>) {
 const MISSED_EVENTS_LIMIT: u32 = 500;
 
 /// Runs the sync loop. A fresh store first syncs once without handlers, so
-/// the history the homeserver sends on a first sync gets no reply. A
-/// restored store resumes from its saved token, so commands sent while the
-/// bot was down are handled.
-// NOTE: matrix-sdk saves the sync token before the event handlers run, so
-// a crash in the middle of a sync response loses the commands not yet
-// recorded by `App::handle`.
+/// the history the homeserver sends on a first sync gets no reply, and
+/// saves that moment as the history floor. A restored store first catches
+/// up on every joined room (see [`catch_up`]), then resumes from its saved
+/// token, so commands sent while the bot was down are handled. A room whose
+/// sync update is cut short (`limited`) is caught up from its `prev_batch`.
 async fn sync(
     client: &Client,
     inbound: Arc<Inbound>,
     rooms_config: &crate::config::RoomsConfig,
+    store_path: &Path,
     fresh_store: bool,
 ) -> anyhow::Result<()> {
     // Synapse sends only the latest 10 events of a room per sync unless the
-    // filter requests more, and commands sent while the bot was down would be
-    // skipped beyond that.
-    // NOTE: more than MISSED_EVENTS_LIMIT events in one room while the bot is
-    // down still leaves a gap; fetching it with /messages is not built yet.
+    // filter requests more; the catch-up reads what a cut-short room misses.
     let mut filter = FilterDefinition::empty();
     filter.room.timeline.limit = Some(UInt::from(MISSED_EVENTS_LIMIT));
     let mut settings = SyncSettings::default()
@@ -227,6 +242,21 @@ async fn sync(
         info!("first sync done, earlier messages get no reply");
         settings = settings.token(response.next_batch);
     }
+    let saved_floor = if fresh_store {
+        None
+    } else {
+        catch_up::read_floor(store_path)?
+    };
+    let floor = match saved_floor {
+        Some(floor) => floor,
+        None => {
+            // A new store, or one from a version without a floor: nothing
+            // older than now is caught up.
+            let floor = catch_up::now_ms();
+            catch_up::save_floor(store_path, floor)?;
+            floor
+        }
+    };
     rooms::join_configured(client, rooms_config).await;
 
     // Invites that came before the handlers existed.
@@ -236,18 +266,27 @@ async fn sync(
             Err(error) => warn!(room = %room.room_id(), %error, "cannot read a pending invite"),
         }
     }
-    inbound::register(client, inbound);
+    inbound::register(client, inbound.clone());
+    if saved_floor.is_some() {
+        for room in client.joined_rooms() {
+            if let Err(error) = catch_up::room(&inbound, client, &room, None, floor).await {
+                warn!(room = %room.room_id(), error = %format!("{error:#}"), "catch-up failed");
+            }
+        }
+    }
     info!("matrix sync started");
 
     let backoff = std::sync::Mutex::new(SYNC_FIRST_BACKOFF);
     client
         .sync_with_result_callback(settings, |result| {
             let backoff = &backoff;
+            let inbound = &inbound;
             async move {
                 match result {
-                    Ok(_) => {
+                    Ok(response) => {
                         *backoff.lock().unwrap_or_else(|poison| poison.into_inner()) =
                             SYNC_FIRST_BACKOFF;
+                        catch_up_limited(client, inbound, &response, floor).await;
                         Ok(LoopCtrl::Continue)
                     }
                     Err(error) => {
@@ -272,4 +311,30 @@ async fn sync(
         .context(
             "the homeserver no longer accepts the saved session: delete matrix.store_path to log in as a new device",
         )
+}
+
+/// Catches up on each room whose timeline in `response` was cut short,
+/// unless the bot joined it in this response (its history before the join
+/// is not for the bot).
+// NOTE: the events of the gap are handled after the newer events of the same
+// response, so a command in the gap runs after commands sent later.
+async fn catch_up_limited(client: &Client, inbound: &Inbound, response: &SyncResponse, floor: u64) {
+    for (room_id, update) in &response.rooms.joined {
+        if !update.timeline.limited {
+            continue;
+        }
+        let joined_now = update.timeline.events.iter().any(|event| {
+            event
+                .raw()
+                .deserialize()
+                .is_ok_and(|event| catch_up::is_own_join(&event, inbound))
+        });
+        let Some(room) = client.get_room(room_id).filter(|_| !joined_now) else {
+            continue;
+        };
+        let from = update.timeline.prev_batch.clone();
+        if let Err(error) = catch_up::room(inbound, client, &room, from, floor).await {
+            warn!(room = %room_id, error = %format!("{error:#}"), "catch-up failed");
+        }
+    }
 }

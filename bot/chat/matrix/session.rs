@@ -16,7 +16,7 @@ use matrix_sdk::authentication::matrix::MatrixSession;
 use matrix_sdk::config::RequestConfig;
 use matrix_sdk::ruma::{OwnedDeviceId, OwnedUserId, UserId};
 use matrix_sdk::store::StateStoreDataKey;
-use matrix_sdk::{Client, SessionMeta, SessionTokens};
+use matrix_sdk::{Client, SessionMeta, SessionTokens, SqliteStoreConfig};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
@@ -26,6 +26,8 @@ use crate::config::MatrixConfig;
 const SESSION_FILE: &str = "session.json";
 /// Folder of the matrix-sdk stores inside `store_path`.
 const SDK_DIR: &str = "sdk";
+/// The file locked while a process uses the store folder.
+const LOCK_FILE: &str = "lock";
 /// Retries of one request inside matrix-sdk before the error reaches the
 /// caller: the outbox and the sync loop retry on their own.
 const SDK_RETRY_LIMIT: usize = 3;
@@ -45,6 +47,8 @@ pub struct Connection {
     /// No sync token in the store, so the first sync returns old history
     /// that the bot must not reply to.
     pub fresh_store: bool,
+    /// Held while the process uses the store.
+    _store_lock: std::fs::File,
 }
 
 /// Logs in or restores the saved session, on the stores under `store_path`.
@@ -60,6 +64,8 @@ pub async fn connect(config: &MatrixConfig) -> anyhow::Result<Connection> {
                 store_path.display()
             )
         })?;
+    // Two processes on one crypto store would corrupt its keys.
+    let store_lock = crate::store::claim::lock_file(store_path.join(LOCK_FILE), "matrix")?;
     let session_path = store_path.join(SESSION_FILE);
     let sdk_path = store_path.join(SDK_DIR);
     let homeserver = config.homeserver.trim().to_string();
@@ -120,6 +126,7 @@ pub async fn connect(config: &MatrixConfig) -> anyhow::Result<Connection> {
     Ok(Connection {
         client,
         fresh_store,
+        _store_lock: store_lock,
     })
 }
 
@@ -230,7 +237,13 @@ async fn build_client(config: &MatrixConfig, sdk_path: &Path) -> anyhow::Result<
         .map(|secret| secret.expose());
     Client::builder()
         .homeserver_url(config.homeserver.trim())
-        .sqlite_store(sdk_path, passphrase)
+        // One connection per core and a 500 kB page cache per connection
+        // instead of four connections per core and 2 MB: the bot's stores
+        // are small and its memory goal is tight.
+        .sqlite_store_with_config_and_cache_path(
+            SqliteStoreConfig::with_low_memory_config(sdk_path).passphrase(passphrase),
+            None::<&Path>,
+        )
         .request_config(request_config())
         .build()
         .await
