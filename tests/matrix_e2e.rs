@@ -723,9 +723,9 @@ async fn responder_reaction_accepts_handoff() {
 /// The bot aborts after matrix-sdk has taken a command from the sync and
 /// before the app recorded it (a crash hook, `HUNTBRIDGE_TEST_ABORT_ON_COMMAND`).
 /// After the restart the command is read back from the room history and
-/// answered once, before a command sent while the bot was down.
+/// gets one reply, before a command sent while the bot was down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn command_lost_in_a_crash_is_answered_after_restart() {
+async fn crash_lost_command_replied_after_restart() {
     let s = Scenario::new().await;
     let mut bot = s.start_bot().await;
     let first = s

@@ -275,8 +275,8 @@ impl<A: ChatAdapter> OutboxWorker<A> {
     /// The key whose entries must stay in order: the incident for anything
     /// addressed to an incident or to its room (by either name). In other
     /// rooms, replies to one command keep their order, and so do posts that
-    /// reply to nothing; replies to different commands may overtake each
-    /// other, each shown as a reply to its own command.
+    /// reply to nothing. Replies to different commands may overtake each
+    /// other, because each is shown as a reply to its own command.
     async fn order_key(
         &self,
         effect: &Effect,

@@ -6,7 +6,7 @@
 //! taken out of the pool, so it also covers processes on other machines. On
 //! SQLite it is an exclusive lock on a file next to the database.
 // NOTE: a PostgreSQL claim ends when its connection drops (a server restart,
-// a network cut); the process holding it is not told.
+// a network cut), and the process holding it is not notified.
 
 use std::fs::{File, OpenOptions};
 use std::path::PathBuf;
@@ -40,7 +40,7 @@ impl Claim {
     }
 
     /// Releases the claim now. Dropping it releases it too, but on
-    /// PostgreSQL only once the server sees the connection close.
+    /// PostgreSQL only once the server detects the closed connection.
     pub async fn release(self) -> anyhow::Result<()> {
         if let Hold::Session(mut conn) = self.hold {
             sqlx::query_scalar::<_, bool>("SELECT pg_advisory_unlock($1)")
@@ -55,9 +55,8 @@ impl Claim {
 }
 
 impl Store {
-    /// Claims `name` (for example `matrix`) for this process, or fails with
-    /// an error that names the claim and says how to resolve it when another
-    /// process holds it.
+    /// Claims `name` (for example `matrix`) for this process. When another
+    /// process holds it, returns an error that names the claim and the fix.
     pub async fn claim(&self, name: &str) -> anyhow::Result<Claim> {
         let hold = match self.backend() {
             Backend::Postgres => {
@@ -122,7 +121,7 @@ fn lock_path(database: &std::path::Path, name: &str) -> PathBuf {
     PathBuf::from(file)
 }
 
-/// A stable 64-bit advisory lock key for a claim name.
+/// Derives a stable 64-bit advisory lock key from a claim name.
 fn advisory_key(name: &str) -> i64 {
     let digest = Sha256::digest(format!("huntbridge:{name}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))

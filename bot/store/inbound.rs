@@ -29,7 +29,7 @@ pub async fn record(
     Ok(result.rows_affected() == 1)
 }
 
-/// Whether an inbound event was recorded, that is, already handled.
+/// Checks whether an inbound event was recorded, that is, already handled.
 pub async fn seen(
     conn: &mut AnyConnection,
     platform: &str,

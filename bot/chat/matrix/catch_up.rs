@@ -11,9 +11,9 @@
 //!   read back from the response's `prev_batch` token.
 //!
 //! Reading back stops at the first event that was already handled (the
-//! inbound ledger has it), at the bot's own join, at the history floor (the
-//! time of the store's first sync, before which nothing gets a reply), or
-//! after [`MAX_EVENTS`] events. Events handled twice are harmless: the
+//! inbound ledger contains it), at the bot's own join, or after
+//! [`MAX_EVENTS`] events. It also stops at the history floor: the time of the
+//! store's first sync, before which nothing gets a reply. Events handled twice are harmless: the
 //! inbound ledger turns the second time into a no-op.
 
 use std::path::Path;
@@ -34,7 +34,7 @@ use super::inbound::{self, Inbound};
 use crate::store;
 
 /// Events read back per room in one catch-up. Commands older than that in a
-/// gap get no reply; the log says so.
+/// gap get no reply, and a warning is logged.
 pub const MAX_EVENTS: usize = 2_000;
 /// Events per `/messages` request.
 const PAGE_SIZE: u32 = 100;
@@ -56,8 +56,8 @@ pub fn read_floor(store_path: &Path) -> anyhow::Result<Option<u64>> {
     }
 }
 
-/// Saves `floor_ms` as the history floor: no event older than it is
-/// answered by a catch-up.
+/// Saves `floor_ms` as the history floor: a catch-up replies to no event
+/// older than it.
 pub fn save_floor(store_path: &Path, floor_ms: u64) -> anyhow::Result<()> {
     let path = store_path.join(FLOOR_FILE);
     std::fs::write(&path, format!("{floor_ms}\n"))
@@ -141,7 +141,7 @@ pub async fn room(
     Ok(found)
 }
 
-/// A command or a ✅ from someone else: what the handlers act on.
+/// Checks for a command or a ✅ from someone else: what the handlers act on.
 fn is_candidate(event: &AnySyncTimelineEvent, inbound: &Inbound) -> bool {
     if event.sender() == inbound.own_user {
         return false;
@@ -157,7 +157,8 @@ fn is_candidate(event: &AnySyncTimelineEvent, inbound: &Inbound) -> bool {
     }
 }
 
-/// The bot's own join: anything older was sent before it was a member.
+/// Checks for the bot's own join: anything older was sent before it was a
+/// member.
 pub(super) fn is_own_join(event: &AnySyncTimelineEvent, inbound: &Inbound) -> bool {
     let AnySyncTimelineEvent::State(AnySyncStateEvent::RoomMember(SyncStateEvent::Original(
         member,

@@ -127,8 +127,8 @@ pub(super) async fn on_message(
     handle(&inbound.app, chat_event).await;
 }
 
-/// The command in a text message, in the app's `/word args` form, or `None`
-/// when the message is no command.
+/// Extracts the command of a text message in the app's `/word args` form, or
+/// returns `None` when the message is no command.
 pub(super) fn message_command(
     inbound: &Inbound,
     event: &OriginalSyncRoomMessageEvent,
