@@ -191,8 +191,10 @@ async fn main() -> anyhow::Result<()> {
     bot.check_running()?;
     let idle = read_memory(bot.pid())?;
     eprintln!(
-        "==> bot idle: VmRSS {:.1} MiB, VmHWM {:.1} MiB",
+        "==> bot idle: VmRSS {:.1} MiB (RssAnon {:.1} MiB, RssFile {:.1} MiB), VmHWM {:.1} MiB",
         mib(idle.rss_kib),
+        mib(idle.anon_kib),
+        mib(idle.file_kib),
         mib(idle.hwm_kib)
     );
 
@@ -866,6 +868,10 @@ impl Drop for BotProcess {
 struct Memory {
     rss_kib: u64,
     hwm_kib: u64,
+    /// The anonymous part of VmRSS (heap, stacks) and the part backed by
+    /// files (the binary's code and data, shared libraries).
+    anon_kib: u64,
+    file_kib: u64,
 }
 
 fn read_memory(pid: u32) -> anyhow::Result<Memory> {
@@ -884,6 +890,8 @@ fn read_memory(pid: u32) -> anyhow::Result<Memory> {
     Ok(Memory {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        anon_kib: field("RssAnon:")?,
+        file_kib: field("RssFile:")?,
     })
 }
 
@@ -1092,6 +1100,8 @@ impl Results {
             "bot_memory_kib": {
                 "idle_vm_rss": self.idle.rss_kib,
                 "idle_vm_hwm": self.idle.hwm_kib,
+                "idle_rss_anon": self.idle.anon_kib,
+                "idle_rss_file": self.idle.file_kib,
                 "load_peak_vm_rss_sampled": self.load_peak_rss_kib,
                 "after_load_vm_hwm": self.after_load.hwm_kib,
                 "after_load_vm_rss": self.after_load.rss_kib,

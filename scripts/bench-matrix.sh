@@ -16,23 +16,26 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-export HUNTBRIDGE_SYNAPSE_DIR="${HUNTBRIDGE_SYNAPSE_DIR:-target/bench-synapse}"
+# Passed to scripts/synapse.sh only: the bot reads HUNTBRIDGE_* variables as
+# configuration and rejects names it does not know.
+synapse_dir="${HUNTBRIDGE_SYNAPSE_DIR:-target/bench-synapse}"
+unset HUNTBRIDGE_SYNAPSE_DIR
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="target/bench-matrix/run-$(date -u +%Y%m%d-%H%M%S)"
 
 log "building huntbridge and examples/matrix_latency.rs (release)"
 cargo build --release --locked --bin huntbridge --example matrix_latency
 
-stop_synapse() { scripts/synapse.sh stop || true; }
+stop_synapse() { HUNTBRIDGE_SYNAPSE_DIR="$synapse_dir" scripts/synapse.sh stop || true; }
 trap stop_synapse EXIT
-scripts/synapse.sh start >/dev/null
+HUNTBRIDGE_SYNAPSE_DIR="$synapse_dir" scripts/synapse.sh start >/dev/null
 
 log "machine: $(nproc) CPUs, $(grep -m 1 'model name' /proc/cpuinfo | cut -d : -f 2- | sed 's/^ *//')"
 log "load before the run: $(cut -d ' ' -f 1-3 /proc/loadavg)"
 log "Synapse $(.venv-synapse/bin/python -c 'import synapse; print(synapse.__version__)'), SQLite"
 
 "$target_dir/release/examples/matrix_latency" \
-    --env "$HUNTBRIDGE_SYNAPSE_DIR/env" \
+    --env "$synapse_dir/env" \
     --bot "$target_dir/release/huntbridge" \
     --out "$out" \
     "$@"
