@@ -10,7 +10,8 @@
 #   4. runs `cargo test --all-targets`: unit tests, the store and flow tests
 #      on SQLite and on PostgreSQL (each test creates its own database), the
 #      shell binary tests, and a build of the benchmarks,
-#   5. checks formatting and clippy warnings.
+#   5. checks deploy/huntbridge.service with systemd-analyze (when present),
+#   6. checks formatting and clippy warnings.
 # HUNTBRIDGE_TEST_POSTGRES_URL points the tests at another server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -79,6 +80,8 @@ trap 'scripts/synapse.sh stop' EXIT
 scripts/synapse.sh start >/dev/null
 log "cargo test"
 cargo test --all-targets --locked
+log "systemd unit in deploy/"
+scripts/check-deploy.sh "${CARGO_TARGET_DIR:-target}/debug/huntbridge"
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
