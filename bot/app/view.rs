@@ -191,10 +191,10 @@ pub fn defang_free_text(extractor: &Extractor, text: &str) -> String {
 
 /// Replaces every occurrence of the given indicators in free text with their
 /// defanged form, longest value first, so evidence and notes shown in chat
-/// carry no live link. Hashes and file names are left as they are.
-///
-/// NOTE: matching is case-sensitive, and extracted domains are lowercase, so
-/// `WORKSTATION5.Example.com` typed in capitals stays as typed.
+/// carry no live link. Hashes and file names are left as they are. Matching
+/// ignores ASCII case (extracted domains are lowercase, and a host typed as
+/// `EVIL.Example.COM` must not stay live), and each occurrence keeps the case
+/// it was typed in.
 pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
     let mut linkable: Vec<&Ioc> = iocs
         .iter()
@@ -208,10 +208,33 @@ pub fn defang_text(text: &str, iocs: &[Ioc]) -> String {
     linkable.sort_by_key(|ioc| std::cmp::Reverse(ioc.value.len()));
     let mut out = text.to_string();
     for ioc in linkable {
-        if out.contains(&ioc.value) {
-            out = out.replace(&ioc.value, &ioc.defanged());
-        }
+        out = defang_occurrences(&out, ioc);
     }
+    out
+}
+
+/// Defangs each ASCII-case-insensitive occurrence of `ioc` in `text`.
+/// ASCII lowercasing keeps every byte offset, so offsets found in the
+/// lowercase copy are valid in `text`.
+fn defang_occurrences(text: &str, ioc: &Ioc) -> String {
+    let haystack = text.to_ascii_lowercase();
+    let needle = ioc.value.to_ascii_lowercase();
+    if needle.is_empty() || !haystack.contains(&needle) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut copied = 0;
+    for (start, matched) in haystack.match_indices(&needle) {
+        let end = start + matched.len();
+        out.push_str(&text[copied..start]);
+        let typed = Ioc {
+            value: text[start..end].to_string(),
+            ..ioc.clone()
+        };
+        out.push_str(&typed.defanged());
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -358,4 +381,40 @@ pub async fn visible_overlaps(
     Ok(Some(
         json!({ "ioc": self::ioc(ioc), "cases": cases, "more": more }),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ioc(kind: IocKind, value: &str) -> Ioc {
+        Ioc {
+            kind,
+            value: value.into(),
+            flags: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn defang_ignores_case_and_keeps_it() {
+        let iocs = [
+            ioc(IocKind::Domain, "evil.example.com"),
+            ioc(IocKind::Url, "http://evil.example.com/Payload.sct"),
+        ];
+        let text = "Beacon a EVIL.Example.COM y HTTP://EVIL.example.com/Payload.sct";
+        let defanged = defang_text(text, &iocs);
+        assert_eq!(
+            defanged,
+            "Beacon a EVIL[.]Example[.]COM y hxxp://EVIL[.]example[.]com/Payload.sct"
+        );
+    }
+
+    #[test]
+    fn defang_leaves_other_text_alone() {
+        let iocs = [ioc(IocKind::Ipv4, "10.10.10.5")];
+        assert_eq!(
+            defang_text("Conexión a 10.10.10.5 desde SRV-Ñandú", &iocs),
+            "Conexión a 10[.]10[.]10[.]5 desde SRV-Ñandú"
+        );
+    }
 }

@@ -55,12 +55,12 @@ fn defang_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    let scheme = match scheme {
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
         "http" => "hxxp",
         "https" => "hxxps",
         "ftp" => "fxp",
         "ftps" => "fxps",
-        other => other,
+        _ => scheme,
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
