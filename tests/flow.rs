@@ -216,7 +216,7 @@ async fn regsvr32_case_in_spanish(db: Db) {
     );
     assert!(
         out.contains(
-            "@luis · Coordinación · acción de contención: WORKSTATION5.mordor.local aislado por EDR"
+            "@luis · Coordinación · acción de contención: WORKSTATION5[.]mordor[.]local aislado por EDR"
         ),
         "{out}"
     );
@@ -398,6 +398,19 @@ async fn hunter_cannot_accept_handoff(db: Db) {
     assert_eq!(count(&h, "incidents").await, 1);
 }
 
+async fn handoff_without_decision_names_it(db: Db) {
+    let h = hunter(db).await;
+    let text = "--- @ana:hunt #caza\n/finding Beacon\n--- @luis:ir #ir\n/handoff F-1\n";
+    run_transcript(&h, text, "no-decision").await;
+    let out = h.output.text();
+    assert!(
+        out.contains("Falta la decisión: escribe /handoff F-1 accept o /handoff F-1 decline."),
+        "{out}"
+    );
+    assert!(!out.contains("«»"), "{out}");
+    assert_eq!(count(&h, "incidents").await, 0);
+}
+
 async fn red_finding_stays_in_incident_room(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Exfiltración a secreto.example.net\ntlp: red\nequipos: SRV-NOMINAS\niocs:\n- 203.0.113.66\n--- @luis:ir #ir\n/handoff F-1 accept\n--- @luis:ir #ir\n/status all\n";
@@ -443,6 +456,7 @@ on_both_databases!(
     malformed_findings_store_nothing,
     repeated_event_changes_nothing,
     hunter_cannot_accept_handoff,
+    handoff_without_decision_names_it,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

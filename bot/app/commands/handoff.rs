@@ -22,6 +22,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     let id = finding_id(id_text)?;
     let (decision, reason) = first_word(rest);
+    if decision.is_empty() {
+        return Err(UserError::new("missing_decision").arg("id", &id).into());
+    }
     let accept = match fold(decision).as_str() {
         "accept" | "aceptar" | "acepto" => true,
         "decline" | "rechazar" | "rechazo" => false,
