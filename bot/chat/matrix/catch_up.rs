@@ -64,7 +64,9 @@ pub fn save_floor(store_path: &Path, floor_ms: u64) -> anyhow::Result<()> {
         .with_context(|| format!("failed to write {}", path.display()))
 }
 
-/// Milliseconds since the Unix epoch, now.
+/// Returns the bot host's time in milliseconds since the Unix epoch.
+// NOTE: the floor is taken from this host's clock and compared with the
+// homeserver's event timestamps, so a clock skew between the two moves it.
 pub fn now_ms() -> u64 {
     MilliSecondsSinceUnixEpoch::now().get().into()
 }
