@@ -23,8 +23,8 @@ use common::{Db, test_store};
 const ROOMS: usize = 6;
 const COMMANDS_PER_ROOM: usize = 5;
 const POSTS_PER_COMMAND: usize = 3;
-/// Far above the time the deliveries need (90 posts at 5 ms, 8 at once); a
-/// stalled worker is stopped by it instead of hanging the test run.
+/// Far above the time the deliveries need (90 posts at 5 ms, 8 at once). A
+/// stalled worker fails the test at this deadline instead of hanging it.
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// Records every post with its room and text; each delivery takes 5 ms.
@@ -68,7 +68,7 @@ impl ChatAdapter for Recorder {
     }
 }
 
-/// A post whose text names its room, command and position.
+/// Builds a post whose text names its room, command and position.
 fn post(room: usize, command: usize, position: usize) -> String {
     let effect = Effect::Post {
         target: Target::Room {
