@@ -409,6 +409,14 @@ async fn handoff_without_decision_names_it(db: Db) {
     );
     assert!(!out.contains("«»"), "{out}");
     assert_eq!(count(&h, "incidents").await, 0);
+
+    h.output.clear();
+    run_transcript(&h, "--- @luis:ir #ir\n/handoff F-9 accept\n", "no-finding").await;
+    let out = h.output.text();
+    assert!(
+        out.contains("No existe el hallazgo F-9. Revisa el número en su tarjeta de traspaso"),
+        "{out}"
+    );
 }
 
 async fn red_finding_stays_in_incident_room(db: Db) {
