@@ -191,6 +191,32 @@ command_prefixes = ["/", "!"]
             .collect()
     }
 
+    /// Returns the joined and invited members of `room`, as Luis sees them.
+    async fn incident_members(&self, room: &OwnedRoomId) -> BTreeSet<String> {
+        self.luis
+            .room(room)
+            .await
+            .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
+            .await
+            .expect("room members")
+            .iter()
+            .map(|member| member.user_id().to_string())
+            .collect()
+    }
+
+    /// Returns the members an incident room must have: the bot, Ana (who
+    /// reported) and Luis (who accepted).
+    fn expected_incident_members(&self) -> BTreeSet<String> {
+        [
+            &self.bot_user,
+            &self.ana.account.user_id,
+            &self.luis.account.user_id,
+        ]
+        .iter()
+        .map(|user| user.to_string())
+        .collect()
+    }
+
     /// Waits for the invite to the incident room, checks it comes from the
     /// bot, and joins it as Luis and Ana.
     async fn join_incident_room(&self) -> OwnedRoomId {
@@ -417,18 +443,11 @@ async fn regsvr32_case_on_synapse() {
     let settings = serde_json::to_value(room.encryption_settings().expect("m.room.encryption"))
         .expect("encryption settings as JSON");
     assert_eq!(settings["algorithm"], "m.megolm.v1.aes-sha2", "{settings}");
-    let members: BTreeSet<String> = room
-        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
-        .await
-        .expect("room members")
-        .iter()
-        .map(|member| member.user_id().to_string())
-        .collect();
-    let expected: BTreeSet<String> = [&s.bot_user, &s.ana.account.user_id, &s.luis.account.user_id]
-        .iter()
-        .map(|user| user.to_string())
-        .collect();
-    assert_eq!(members, expected, "incident room members");
+    assert_eq!(
+        s.incident_members(&incident_room).await,
+        s.expected_incident_members(),
+        "incident room members"
+    );
     let name = room.name().unwrap_or_default();
     assert!(name.contains(&incident), "room name {name:?}");
 
@@ -681,21 +700,11 @@ async fn responder_reaction_accepts_handoff() {
         accepted.body()
     );
     let incident_room = s.join_incident_room().await;
-    let members: BTreeSet<String> = s
-        .luis
-        .room(&incident_room)
-        .await
-        .members(RoomMemberships::JOIN | RoomMemberships::INVITE)
-        .await
-        .expect("room members")
-        .iter()
-        .map(|member| member.user_id().to_string())
-        .collect();
-    let expected: BTreeSet<String> = [&s.bot_user, &s.ana.account.user_id, &s.luis.account.user_id]
-        .iter()
-        .map(|user| user.to_string())
-        .collect();
-    assert_eq!(members, expected, "incident room members");
+    assert_eq!(
+        s.incident_members(&incident_room).await,
+        s.expected_incident_members(),
+        "incident room members"
+    );
 
     // A second ✅ from Luis on the same card opens nothing new.
     let again = s.luis.react(&s.ir, &card.event_id, "\u{2705}").await;
