@@ -5,8 +5,8 @@
 # units, the unit and the huntbridge binary given as $1 at the path that
 # ExecStart names, so nothing is installed on this machine.
 # Prints nothing and exits 0 when the unit is clean. Without systemd-analyze
-# it says so and exits 0: the container files in deploy/ need a container
-# engine and are not checked here.
+# it prints a warning and exits 0. The container files in deploy/ need a
+# container engine and are not checked here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

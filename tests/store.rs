@@ -292,14 +292,14 @@ async fn room_language_and_binding(db: Db) {
     );
 }
 
-async fn second_claim_is_refused_until_released(db: Db) {
+async fn second_claim_fails_until_release(db: Db) {
     let t = test_store(db).await;
     let other = Store::connect(&t.url).await.unwrap();
     let claim = t.store.claim("matrix").await.unwrap();
-    let refused = other.claim("matrix").await.unwrap_err();
+    let second = other.claim("matrix").await.unwrap_err();
     assert!(
-        format!("{refused:#}").contains("another huntbridge process already runs matrix"),
-        "{refused:#}"
+        format!("{second:#}").contains("another huntbridge process already runs matrix"),
+        "{second:#}"
     );
     // Another name is a separate claim.
     let slack = other.claim("slack").await.unwrap();
@@ -312,7 +312,7 @@ async fn second_claim_is_refused_until_released(db: Db) {
 }
 
 on_both_databases!(
-    second_claim_is_refused_until_released,
+    second_claim_fails_until_release,
     inbound_event_recorded_once,
     counters_count_per_name,
     outbox_moves_through_states,

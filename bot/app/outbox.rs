@@ -1,7 +1,7 @@
 //! The outbox worker: delivers stored effects through a chat adapter, in ID
-//! order per room (different rooms at once, up to the adapter's limit), with
-//! capped exponential backoff, and records what the platform returned (such
-//! as the ID of a new incident room).
+//! order per order key (see `order_key`), several keys at once up to the
+//! adapter's limit, with capped exponential backoff. It records what the
+//! platform returned, such as the ID of a new incident room.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

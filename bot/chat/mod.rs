@@ -96,9 +96,9 @@ pub trait ChatAdapter: Send + Sync + 'static {
     /// Returns the rich-text format the platform displays, besides plain text.
     fn format(&self) -> Format;
 
-    /// Returns how many deliveries may run at once. Deliveries to one room
-    /// (or one incident) always run in order, one at a time; this bounds
-    /// deliveries to different rooms. The default of 1 keeps the whole
+    /// Returns how many order keys (an incident, the replies to one command,
+    /// a room's other posts) the outbox worker delivers to at once. Each key's
+    /// entries go in order, one at a time. The default of 1 keeps the whole
     /// output in outbox order.
     fn concurrent_deliveries(&self) -> usize {
         1

@@ -56,7 +56,8 @@ impl Claim {
 
 impl Store {
     /// Claims `name` (for example `matrix`) for this process. When another
-    /// process holds it, returns an error that names the claim and the fix.
+    /// process already has the claim, returns an error that names it and the
+    /// fix.
     pub async fn claim(&self, name: &str) -> anyhow::Result<Claim> {
         let hold = match self.backend() {
             Backend::Postgres => {

@@ -73,7 +73,7 @@ pub async fn list_for_incident(
     Ok(iocs)
 }
 
-/// A finding or incident that holds an indicator, with the TLP of the case
+/// A finding or incident that contains an indicator, with the TLP of the case
 /// (the incident's when there is one, else the finding's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Overlap {

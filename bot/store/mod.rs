@@ -129,8 +129,8 @@ impl Store {
         &self.pool
     }
 
-    /// The database file of a SQLite store; `None` for PostgreSQL and for an
-    /// in-memory database.
+    /// Returns the database file of a SQLite store, or `None` for PostgreSQL
+    /// and for an in-memory database.
     pub fn sqlite_file(&self) -> Option<&std::path::Path> {
         self.sqlite_file.as_deref()
     }

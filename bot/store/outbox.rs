@@ -71,8 +71,8 @@ pub async fn pending(
         .context("failed to decode outbox rows")
 }
 
-/// Records a delivery: the platform's answer as JSON (`result`) and the ID of
-/// the message it posted, if any, which [`delivered_effect`] looks up.
+/// Records a delivery: the platform's response as JSON (`result`) and the ID
+/// of the message it posted, if any, which [`delivered_effect`] looks up.
 pub async fn mark_delivered(
     conn: &mut AnyConnection,
     id: i64,
@@ -94,8 +94,8 @@ pub async fn mark_delivered(
     Ok(())
 }
 
-/// The effect JSON of the delivered entry that posted `message_id` on
-/// `platform`, if the bot posted that message.
+/// Returns the effect JSON of the delivered entry that posted `message_id`
+/// on `platform`, or `None` when the bot did not post that message.
 pub async fn delivered_effect(
     conn: &mut AnyConnection,
     platform: &str,

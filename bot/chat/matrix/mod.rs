@@ -50,8 +50,8 @@ use rooms::{NewRoom, RoomCreator};
 /// The platform name of Matrix events and outbox rows.
 pub const PLATFORM: &str = "matrix";
 
-/// Rooms the outbox worker sends to at once. Each room still gets its
-/// messages one at a time, in order.
+/// Order keys the outbox worker delivers to at once: incidents, and in other
+/// rooms the replies to one command. Each key's messages go one at a time.
 const CONCURRENT_DELIVERIES: usize = 8;
 /// Long-poll time of one sync request.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
