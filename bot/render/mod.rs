@@ -1,15 +1,18 @@
 //! Rendering of everything a person reads: tera templates and short-string
 //! catalogs per language under `templates/<lang>/`, embedded at build time.
 //!
-//! Each (language, format) pair has its own tera instance whose filters know
-//! the target format. Templates mark user values with the `v` filter, which
-//! escapes them for that format (terminal, Matrix HTML or Slack mrkdwn). The
-//! `b`, `code` and `pre` filters add structure. Indicators reach
+//! Each language has one tera instance. Its filters read the target format
+//! of the render running on the calling thread (see [`FormatScope`]), so the
+//! templates are parsed once per language and not once per format. Templates
+//! mark user values with the `v` filter, which escapes them for that format
+//! (terminal, Matrix HTML or Slack mrkdwn). The `b`, `code` and `pre` filters
+//! add structure. Indicators reach
 //! templates already defanged: the app never puts a live value in a context.
 
 mod escape;
 mod strings;
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -39,12 +42,6 @@ pub enum Format {
     Markdown,
 }
 
-const FORMATS: [Format; 4] = [
-    Format::Plain,
-    Format::Html,
-    Format::Mrkdwn,
-    Format::Markdown,
-];
 const LANGS: [Lang; 2] = [Lang::Es, Lang::En];
 
 /// A message to render: a template name, a language and its context.
@@ -66,7 +63,7 @@ pub struct Rendered {
 /// All templates and catalogs, ready to render.
 #[derive(Clone)]
 pub struct Renderer {
-    tera: Arc<HashMap<(Lang, Format), Tera>>,
+    tera: Arc<HashMap<Lang, Tera>>,
     strings: Arc<HashMap<Lang, Strings>>,
 }
 
@@ -107,15 +104,13 @@ impl Renderer {
                 .get(&lang)
                 .cloned()
                 .with_context(|| format!("no strings.toml for language {}", lang.as_str()))?;
-            for format in FORMATS {
-                let mut instance = Tera::default();
-                instance.autoescape_on(vec![]);
-                instance
-                    .add_raw_templates(templates.iter().map(|(n, c)| (n.as_str(), c.as_str())))
-                    .with_context(|| format!("invalid template in templates/{}", lang.as_str()))?;
-                register(&mut instance, format, catalog.clone());
-                tera.insert((lang, format), instance);
-            }
+            let mut instance = Tera::default();
+            instance.autoescape_on(vec![]);
+            instance
+                .add_raw_templates(templates.iter().map(|(n, c)| (n.as_str(), c.as_str())))
+                .with_context(|| format!("invalid template in templates/{}", lang.as_str()))?;
+            register(&mut instance, catalog);
+            tera.insert(lang, instance);
         }
         Ok(Self {
             tera: Arc::new(tera),
@@ -127,12 +122,14 @@ impl Renderer {
     pub fn render(&self, message: &Message, format: Format) -> anyhow::Result<String> {
         let tera = self
             .tera
-            .get(&(message.lang, format))
-            .context("no templates for this language and format")?;
+            .get(&message.lang)
+            .context("no templates for this language")?;
         let context = tera::Context::from_value(message.context.clone())
             .context("message context must be a JSON object")?;
-        let text = tera
-            .render(&message.template, &context)
+        let scope = FormatScope::enter(format);
+        let rendered = tera.render(&message.template, &context);
+        drop(scope);
+        let text = rendered
             .map_err(|error| anyhow!("{}", tera_error_chain(&error)))
             .with_context(|| format!("failed to render template {}", message.template))?;
         Ok(finish(format, &text))
@@ -171,10 +168,41 @@ impl Renderer {
     /// Names of the templates of a language.
     pub fn template_names(&self, lang: Lang) -> Vec<String> {
         self.tera
-            .get(&(lang, Format::Plain))
+            .get(&lang)
             .map(|tera| tera.get_template_names().map(str::to_string).collect())
             .unwrap_or_default()
     }
+}
+
+thread_local! {
+    /// Target format of the render running on this thread. Tera renders
+    /// synchronously on the calling thread, so the filters it calls see the
+    /// format that [`Renderer::render`] set.
+    static CURRENT_FORMAT: Cell<Format> = const { Cell::new(Format::Plain) };
+}
+
+/// Sets the target format of this thread's render and restores the previous
+/// one when dropped, also when the render fails.
+struct FormatScope {
+    previous: Format,
+}
+
+impl FormatScope {
+    fn enter(format: Format) -> Self {
+        Self {
+            previous: CURRENT_FORMAT.replace(format),
+        }
+    }
+}
+
+impl Drop for FormatScope {
+    fn drop(&mut self) {
+        CURRENT_FORMAT.set(self.previous);
+    }
+}
+
+fn current_format() -> Format {
+    CURRENT_FORMAT.get()
 }
 
 fn tera_error_chain(error: &tera::Error) -> String {
@@ -240,16 +268,18 @@ fn value_text(value: &tera::Value) -> String {
 }
 
 /// Registers the format-aware filters and the `t` catalog function.
-fn register(tera: &mut Tera, format: Format, catalog: Strings) {
+fn register(tera: &mut Tera, catalog: Strings) {
     tera.register_filter(
         "v",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             Ok(tera::Value::String(escape(format, &value_text(value))))
         },
     );
     tera.register_filter(
         "b",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             let text = value_text(value);
             Ok(tera::Value::String(match format {
                 Format::Plain => text,
@@ -261,7 +291,8 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
     );
     tera.register_filter(
         "code",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             let text = value_text(value);
             Ok(tera::Value::String(match format {
                 Format::Plain => text,
@@ -272,7 +303,8 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
     );
     tera.register_filter(
         "pre",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             let text = value_text(value);
             Ok(tera::Value::String(match format {
                 Format::Plain => text
@@ -290,7 +322,8 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
     // code, where Markdown escapes would show as backslashes.
     tera.register_filter(
         "code_raw",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             let text = strip_controls(&value_text(value)).replace('\n', " ");
             Ok(tera::Value::String(match format {
                 Format::Plain => text,
@@ -302,7 +335,8 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
     );
     tera.register_filter(
         "pre_raw",
-        move |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+        |value: &tera::Value, _: &HashMap<String, tera::Value>| {
+            let format = current_format();
             let text = strip_controls(&value_text(value));
             Ok(tera::Value::String(match format {
                 Format::Plain => text
@@ -335,6 +369,7 @@ fn register(tera: &mut Tera, format: Format, catalog: Strings) {
         },
     );
     tera.register_function("t", move |args: &HashMap<String, tera::Value>| {
+        let format = current_format();
         let key = args
             .get("k")
             .and_then(|value| value.as_str())
