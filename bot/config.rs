@@ -301,6 +301,19 @@ fn describe_figment_error(error: &figment::Error) -> String {
         .clone()
         .into_iter()
         .map(|error| {
+            if let figment::error::Kind::UnknownField(key, expected) = &error.kind {
+                // The path ends with the unknown key itself.
+                let mut section = error.path.clone();
+                if section.last() == Some(key) {
+                    section.pop();
+                }
+                return describe_unknown_key(
+                    &section.join("."),
+                    key,
+                    expected,
+                    error.metadata.as_ref(),
+                );
+            }
             let path = error.path.join(".");
             if path.is_empty() {
                 error.kind.to_string()
@@ -310,6 +323,51 @@ fn describe_figment_error(error: &figment::Error) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// Names an unknown key with its full path and where it was read, suggests
+/// the closest accepted key, and lists the accepted ones one per line.
+fn describe_unknown_key(
+    section: &str,
+    key: &str,
+    expected: &[&str],
+    source: Option<&figment::Metadata>,
+) -> String {
+    let full = if section.is_empty() {
+        key.to_string()
+    } else {
+        format!("{section}.{key}")
+    };
+    let mut text = format!("unknown key {full:?}");
+    if let Some(source) = source {
+        match &source.source {
+            Some(figment::Source::File(path)) => text.push_str(&format!(" in {}", path.display())),
+            // The Env provider has no source, only a name.
+            None if source.name.contains("environment") => text.push_str(&format!(
+                " from the environment variable {ENV_PREFIX}{}",
+                full.replace('.', "__").to_ascii_uppercase()
+            )),
+            _ => text.push_str(&format!(" in {}", source.name)),
+        }
+    }
+    let closest = expected
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(key, candidate), *candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    if let Some((_, candidate)) = closest {
+        text.push_str(&format!("; did you mean {candidate:?}?"));
+    }
+    let section_name = if section.is_empty() {
+        "the top level".to_string()
+    } else {
+        format!("[{section}]")
+    };
+    text.push_str(&format!("\n  keys accepted in {section_name}:"));
+    for candidate in expected {
+        text.push_str(&format!("\n    {candidate}"));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -408,7 +466,41 @@ mod tests {
     #[test]
     fn matrix_unknown_key_is_rejected() {
         let error = matrix_config("[matrix]\nhomeservr = \"http://x\"").unwrap_err();
-        assert!(format!("{error:#}").contains("homeservr"), "{error:#}");
+        let text = format!("{error:#}");
+        assert!(
+            text.contains("unknown key \"matrix.homeservr\" in /"),
+            "{text}"
+        );
+        assert!(text.contains("did you mean \"homeserver\"?"), "{text}");
+        assert!(
+            text.contains("keys accepted in [matrix]:\n    homeserver\n    user\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_environment_key_names_the_variable() {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
+        // SAFETY: ENV_LOCK keeps the tests of this module from touching the
+        // environment at the same time.
+        unsafe { std::env::set_var("HUNTBRIDGE_MATRIX__DEVICE_NAM", "x") };
+        let loaded = Config::load(None);
+        unsafe { std::env::remove_var("HUNTBRIDGE_MATRIX__DEVICE_NAM") };
+        let text = format!("{:#}", loaded.unwrap_err());
+        assert!(
+            text.contains(
+                "unknown key \"matrix.device_nam\" from the environment variable HUNTBRIDGE_MATRIX__DEVICE_NAM; did you mean \"device_name\"?"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_far_from_every_key_gets_no_suggestion() {
+        let error = matrix_config("[matrix]\nzzz = 1").unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("unknown key \"matrix.zzz\""), "{text}");
+        assert!(!text.contains("did you mean"), "{text}");
     }
 
     #[test]

@@ -343,7 +343,28 @@ async fn check_config(path: Option<&Path>) -> anyhow::Result<()> {
         config.rooms.hunting, config.rooms.ir, config.rooms.leads
     );
     println!("  users with roles: {}", config.users.len());
+    print_matrix_summary(&config.matrix);
     Ok(())
+}
+
+/// Prints the [matrix] settings `huntbridge run` uses, without secrets: the
+/// login line names the credential that is set, never its value.
+fn print_matrix_summary(matrix: &huntbridge::config::MatrixConfig) {
+    if matrix.homeserver.trim().is_empty() {
+        println!("  matrix: not configured (the shell needs no [matrix] section)");
+        return;
+    }
+    let login = match (&matrix.access_token, &matrix.password) {
+        (Some(_), _) => "access token",
+        (None, Some(_)) => "password",
+        (None, None) => "none set: only a saved session in the store folder can start",
+    };
+    println!("  matrix homeserver: {}", matrix.homeserver.trim());
+    println!("  matrix user: {}", matrix.user.trim());
+    println!("  matrix device name: {}", matrix.device_name);
+    println!("  matrix store folder: {}", matrix.store_path.display());
+    println!("  matrix login: {login}");
+    println!("  command prefixes: {}", matrix.command_prefixes.join(" "));
 }
 
 async fn export_command(

@@ -118,6 +118,43 @@ fn check_config_rejects_unknown_key() {
 }
 
 #[test]
+fn check_config_summary_names_matrix_settings_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("matrix.toml");
+    let db = format!("sqlite://{}", dir.path().join("hb.db").display());
+    std::fs::write(
+        &path,
+        format!(
+            "[database]\nurl = \"{db}\"\n[matrix]\nhomeserver = \"http://127.0.0.1:8008\"\n\
+             user = \"@huntbridge:localhost\"\npassword = \"summary-secret-value\"\n\
+             store_path = \"/var/lib/huntbridge/matrix\"\ncommand_prefixes = [\"!\"]\n"
+        ),
+    )
+    .unwrap();
+    let output = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    for line in [
+        "  matrix homeserver: http://127.0.0.1:8008",
+        "  matrix user: @huntbridge:localhost",
+        "  matrix device name: huntbridge",
+        "  matrix store folder: /var/lib/huntbridge/matrix",
+        "  matrix login: password",
+        "  command prefixes: !",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "missing {line:?} in:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("summary-secret-value"), "{stdout}");
+}
+
+#[test]
 fn export_command_writes_csv() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}?mode=rwc", dir.path().join("hb.db").display());
