@@ -419,6 +419,27 @@ async fn handoff_without_decision_names_it(db: Db) {
     );
 }
 
+async fn finding_with_two_mistakes_lists_both(db: Db) {
+    let h = hunter(db).await;
+    // The item after the unknown key is free text, not a third mistake.
+    let text =
+        "--- @ana:hunt #caza\n/finding Beacon\nseveridad: altisima\nhipotesys: x\n- 203.0.113.5\n";
+    run_transcript(&h, text, "two-mistakes").await;
+    let out = h.output.text();
+    let warnings: Vec<&str> = out.lines().filter(|line| line.contains('⚠')).collect();
+    assert_eq!(warnings.len(), 2, "{out}");
+    assert!(
+        warnings[0].contains("«altisima» no vale para «severidad» (línea 2)"),
+        "{out}"
+    );
+    assert!(
+        warnings[1]
+            .contains("El campo «hipotesys» de la línea 3 no existe. ¿Querías decir «hipótesis»?"),
+        "{out}"
+    );
+    assert_eq!(count(&h, "findings").await, 0);
+}
+
 async fn red_finding_stays_in_incident_room(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Exfiltración a secreto.example.net\ntlp: red\nequipos: SRV-NOMINAS\niocs:\n- 203.0.113.66\n--- @luis:ir #ir\n/handoff F-1 accept\n--- @luis:ir #ir\n/status all\n";
@@ -465,6 +486,7 @@ on_both_databases!(
     repeated_event_changes_nothing,
     hunter_cannot_accept_handoff,
     handoff_without_decision_names_it,
+    finding_with_two_mistakes_lists_both,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

@@ -10,6 +10,10 @@ pub struct UserError {
     /// The catalog key of the message, under `error.` in `strings.toml`.
     pub key: String,
     pub args: Vec<(String, String)>,
+    /// Further mistakes in the same input, each shown on its own line.
+    pub also: Vec<UserError>,
+    /// Mistakes found but not listed in `also`; the reply counts them.
+    pub more: usize,
 }
 
 impl UserError {
@@ -17,7 +21,17 @@ impl UserError {
         Self {
             key: key.into(),
             args: Vec::new(),
+            also: Vec::new(),
+            more: 0,
         }
+    }
+
+    /// Adds the further mistakes of the same input and the number of those
+    /// left out.
+    pub fn with_others(mut self, also: Vec<UserError>, more: usize) -> Self {
+        self.also = also;
+        self.more = more;
+        self
     }
 
     /// Adds a `{name}` argument.
@@ -28,6 +42,15 @@ impl UserError {
 
     /// Builds the context of the `error` template.
     pub fn context(&self) -> Value {
+        let also: Vec<Value> = self.also.iter().map(UserError::line_context).collect();
+        let mut context = self.line_context();
+        context["also"] = Value::Array(also);
+        context["more"] = Value::from(self.more);
+        context
+    }
+
+    /// Returns the catalog key and arguments of this mistake alone.
+    fn line_context(&self) -> Value {
         let args: Map<String, Value> = self
             .args
             .iter()

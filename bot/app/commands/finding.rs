@@ -9,15 +9,17 @@ use crate::app::effects::Target;
 use crate::app::error::{CommandError, CommandResult, UserError};
 use crate::app::view::{self, kind};
 use crate::domain::attack::AttackError;
-use crate::domain::finding::{Field, FindingError, ParsedFinding, parse_finding};
+use crate::domain::finding::{
+    Field, FindingError, FindingErrors, ParsedFinding, parse_finding_all,
+};
 use crate::domain::metrics::earliest_activity;
 use crate::domain::stage::Stage;
 use crate::domain::types::Tlp;
 use crate::store::{self, findings::FindingRow, iocs::IocRow};
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
-    let parsed =
-        parse_finding(args, ctx.shared.catalog, &ctx.shared.extractor).map_err(finding_error)?;
+    let parsed = parse_finding_all(args, ctx.shared.catalog, &ctx.shared.extractor)
+        .map_err(finding_errors)?;
     let number = store::counters::next(ctx.conn, "finding").await?;
     let id = format!("F-{number}");
     let now = ctx.now_millis();
@@ -157,11 +159,18 @@ fn field(field: Field) -> String {
     format!("@field.{}", field.as_str())
 }
 
-/// Maps a parser error to a reply that names the field, the value, the line
-/// and the fix.
-fn finding_error(error: FindingError) -> CommandError {
+/// Maps the parser's errors to one reply that lists each mistake.
+fn finding_errors(errors: FindingErrors) -> CommandError {
+    let mut lines = errors.errors.into_iter().map(finding_error);
+    let first = lines.next().expect("a failed parse has an error");
+    first.with_others(lines.collect(), errors.omitted).into()
+}
+
+/// Maps a parser error to a message that names the field, the value, the
+/// line and the fix.
+fn finding_error(error: FindingError) -> UserError {
     let user = UserError::new(error.code());
-    let user = match error {
+    match error {
         FindingError::EmptyTitle => user,
         FindingError::TooLong {
             field: f,
@@ -247,6 +256,5 @@ fn finding_error(error: FindingError) -> CommandError {
         },
         FindingError::InvalidIoc { value, line, .. } => user.arg("value", value).arg("line", line),
         FindingError::UnterminatedCodeBlock { line } => user.arg("line", line),
-    };
-    user.into()
+    }
 }

@@ -96,12 +96,20 @@ impl Fields {
                     self.notes.push(String::new());
                 }
             }
+            Element::Invalid(error) => {
+                // Items after an unknown key are free text, not values of
+                // the list before it. A list key left without a value is
+                // reported by `parse_finding_all` before this error.
+                self.open_list = None;
+                self.awaiting_value = None;
+                return Err(error);
+            }
         }
         Ok(())
     }
 
     /// Ends the current list, failing if its key never got a value.
-    fn close_list(&mut self) -> Result<(), FindingError> {
+    pub(super) fn close_list(&mut self) -> Result<(), FindingError> {
         self.open_list = None;
         match self.awaiting_value.take() {
             Some((field, line)) => Err(FindingError::MissingValue { field, line }),

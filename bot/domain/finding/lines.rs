@@ -31,6 +31,10 @@ pub(super) enum Element<'a> {
         text: &'a str,
     },
     Blank,
+    /// A line that cannot be read: an unknown key, or a code block that is
+    /// never closed (always the last element). The elements after an
+    /// unknown key are still read, so one reply can list every mistake.
+    Invalid(FindingError),
 }
 
 /// An open code block.
@@ -41,7 +45,7 @@ struct Fence<'a> {
 }
 
 /// Splits `body`, whose first line is line `first_line` of the input.
-pub(super) fn split(body: &str, first_line: usize) -> Result<Vec<Element<'_>>, FindingError> {
+pub(super) fn split(body: &str, first_line: usize) -> Vec<Element<'_>> {
     let mut elements = Vec::new();
     let mut fence: Option<Fence<'_>> = None;
 
@@ -84,16 +88,18 @@ pub(super) fn split(body: &str, first_line: usize) -> Result<Vec<Element<'_>>, F
         if line.trim().is_empty() {
             elements.push(Element::Blank);
         } else if let Some((key, value)) = key_line(line) {
-            let field = keys::lookup(key).ok_or_else(|| FindingError::UnknownKey {
-                key: key.to_string(),
-                line: line_number,
-                suggestion: keys::suggest(key),
-            })?;
-            elements.push(Element::Key {
-                key,
-                field,
-                value: value.trim(),
-                line: line_number,
+            elements.push(match keys::lookup(key) {
+                Some(field) => Element::Key {
+                    key,
+                    field,
+                    value: value.trim(),
+                    line: line_number,
+                },
+                None => Element::Invalid(FindingError::UnknownKey {
+                    key: key.to_string(),
+                    line: line_number,
+                    suggestion: keys::suggest(key),
+                }),
             });
         } else if let Some(text) = list_item(line) {
             elements.push(Element::Item {
@@ -108,12 +114,12 @@ pub(super) fn split(body: &str, first_line: usize) -> Result<Vec<Element<'_>>, F
         }
     }
 
-    match fence {
-        Some(open) => Err(FindingError::UnterminatedCodeBlock {
+    if let Some(open) = fence {
+        elements.push(Element::Invalid(FindingError::UnterminatedCodeBlock {
             line: open.start_line,
-        }),
-        None => Ok(elements),
+        }));
     }
+    elements
 }
 
 /// Returns the content before a closing fence that ends a content line, as
@@ -246,7 +252,7 @@ mod tests {
     #[test]
     fn split_classifies_lines() {
         let body = "tlp: red\n- item\n\nfree text\n```json\n{\"a\": 1}\n  tlp: not a key\n```";
-        let elements = split(body, 2).unwrap();
+        let elements = split(body, 2);
         assert_eq!(
             elements,
             [
@@ -272,27 +278,28 @@ mod tests {
 
     #[test]
     fn split_unknown_key_names_line() {
-        let error = split("tlp: red\nhipotesys: x", 2).unwrap_err();
+        let elements = split("tlp: red\nhipotesys: x\nfree", 2);
         assert_eq!(
-            error,
-            FindingError::UnknownKey {
+            elements[1],
+            Element::Invalid(FindingError::UnknownKey {
                 key: "hipotesys".into(),
                 line: 3,
                 suggestion: Some("hipótesis")
-            }
+            })
         );
+        assert_eq!(elements[2], Element::Text { text: "free" });
     }
 
     #[test]
     fn split_slack_style_fences() {
-        let elements = split("```first line\nsecond```", 2).unwrap();
+        let elements = split("```first line\nsecond```", 2);
         assert_eq!(
             elements,
             [Element::Code {
                 text: "first line\nsecond".into()
             }]
         );
-        let elements = split("```one line```", 2).unwrap();
+        let elements = split("```one line```", 2);
         assert_eq!(
             elements,
             [Element::Code {
@@ -304,7 +311,7 @@ mod tests {
     #[test]
     fn split_longer_fence_needs_longer_close() {
         let body = "````\n```\ninner\n```\n````";
-        let elements = split(body, 2).unwrap();
+        let elements = split(body, 2);
         assert_eq!(elements.len(), 1);
         assert_eq!(
             elements[0],
@@ -316,13 +323,18 @@ mod tests {
 
     #[test]
     fn split_unterminated_fence() {
-        let error = split("text\n```\nnever closed", 2).unwrap_err();
-        assert_eq!(error, FindingError::UnterminatedCodeBlock { line: 3 });
+        let elements = split("text\n```\nnever closed", 2);
+        assert_eq!(
+            elements.last(),
+            Some(&Element::Invalid(FindingError::UnterminatedCodeBlock {
+                line: 3
+            }))
+        );
     }
 
     #[test]
     fn split_keeps_crlf_out() {
-        let elements = split("tlp: red\r\nfree\r\n", 2).unwrap();
+        let elements = split("tlp: red\r\nfree\r\n", 2);
         assert_eq!(
             elements[0],
             Element::Key {

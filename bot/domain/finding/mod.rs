@@ -104,33 +104,89 @@ pub struct ParsedFinding {
     pub defaults_applied: Vec<Field>,
 }
 
-/// Parses and validates a finding. See the module documentation for the
-/// syntax, the defaults and the limits.
+/// Most errors [`parse_finding_all`] returns for one message; the reply
+/// counts the rest.
+pub const MAX_ERRORS: usize = 10;
+
+/// Parses and validates a finding, returning its first error (see
+/// [`parse_finding_all`]).
 pub fn parse_finding(
     input: &str,
     catalog: &Catalog,
     extractor: &Extractor,
 ) -> Result<ParsedFinding, FindingError> {
+    parse_finding_all(input, catalog, extractor).map_err(|errors| {
+        errors
+            .errors
+            .into_iter()
+            .next()
+            .expect("a failed parse has an error")
+    })
+}
+
+/// The errors of a finding that cannot be stored, in line order: at most
+/// [`MAX_ERRORS`], with the number left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingErrors {
+    pub errors: Vec<FindingError>,
+    pub omitted: usize,
+}
+
+/// Parses and validates a finding. See the module documentation for the
+/// syntax, the defaults and the limits. A mistake on one line does not stop
+/// the parse, so every line with a mistake is reported at once. Limits on
+/// the whole finding (counts of values) are checked only when no line has a
+/// mistake.
+pub fn parse_finding_all(
+    input: &str,
+    catalog: &Catalog,
+    extractor: &Extractor,
+) -> Result<ParsedFinding, FindingErrors> {
     // Checked first, so an oversized message costs no scan.
     if input.len() > MAX_INPUT_BYTES {
-        return Err(FindingError::TooLong {
+        return Err(FindingErrors::from(vec![FindingError::TooLong {
             field: Field::Input,
             length: input.len(),
             max: MAX_INPUT_BYTES,
             line: None,
-        });
+        }]));
     }
 
+    let mut errors = Vec::new();
     let (title_line, body) = input.split_once('\n').unwrap_or((input, ""));
     let title = title_line.trim();
     if title.is_empty() {
-        return Err(FindingError::EmptyTitle);
+        errors.push(FindingError::EmptyTitle);
+    } else if let Err(error) = check_length(Field::Title, title, MAX_TITLE_CHARS, 1) {
+        errors.push(error);
     }
-    check_length(Field::Title, title, MAX_TITLE_CHARS, 1)?;
 
     let mut fields = Fields::default();
-    for element in lines::split(body, 2)? {
-        fields.add(element, catalog, extractor)?;
+    for element in lines::split(body, 2) {
+        if matches!(element, lines::Element::Invalid(_))
+            && let Err(error) = fields.close_list()
+        {
+            errors.push(error);
+        }
+        if let Err(error) = fields.add(element, catalog, extractor) {
+            errors.push(error);
+        }
     }
-    fields.finish(title, catalog, extractor)
+    if !errors.is_empty() {
+        return Err(FindingErrors::from(errors));
+    }
+    fields
+        .finish(title, catalog, extractor)
+        .map_err(|error| FindingErrors::from(vec![error]))
+}
+
+impl From<Vec<FindingError>> for FindingErrors {
+    /// Sorts by line (errors without a line last) and keeps the first
+    /// [`MAX_ERRORS`].
+    fn from(mut errors: Vec<FindingError>) -> Self {
+        errors.sort_by_key(|error| error.line().unwrap_or(usize::MAX));
+        let omitted = errors.len().saturating_sub(MAX_ERRORS);
+        errors.truncate(MAX_ERRORS);
+        Self { errors, omitted }
+    }
 }

@@ -684,3 +684,63 @@ fn too_many_iocs_in_total() {
         }
     );
 }
+
+fn parse_all(input: &str) -> Result<ParsedFinding, super::FindingErrors> {
+    super::parse_finding_all(input, Catalog::embedded(), &Extractor::default())
+}
+
+#[test]
+fn every_line_mistake_is_reported_in_line_order() {
+    let errors =
+        parse_all("Beacon\nhipotesys: x\n- not a technique\nseveridad: altisima\ntlp: púrpura")
+            .unwrap_err();
+    let codes: Vec<(&str, Option<usize>)> = errors
+        .errors
+        .iter()
+        .map(|error| (error.code(), error.line()))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ("finding_unknown_key", Some(2)),
+            ("finding_invalid_value", Some(4)),
+            ("finding_invalid_value", Some(5)),
+        ]
+    );
+    assert_eq!(errors.omitted, 0);
+}
+
+#[test]
+fn empty_title_does_not_hide_line_mistakes() {
+    let errors = parse_all("\nseveridad: altisima").unwrap_err();
+    assert_eq!(errors.errors[0], FindingError::EmptyTitle);
+    assert_eq!(errors.errors[1].line(), Some(2));
+}
+
+#[test]
+fn list_key_without_value_before_unknown_key_is_reported() {
+    let errors = parse_all("Beacon\ntécnicas:\nseveridd: alta").unwrap_err();
+    let codes: Vec<&str> = errors.errors.iter().map(FindingError::code).collect();
+    assert_eq!(codes, ["finding_missing_value", "finding_unknown_key"]);
+}
+
+#[test]
+fn mistakes_beyond_the_limit_are_counted() {
+    let mut input = String::from("Beacon\niocs:");
+    for index in 0..super::MAX_ERRORS + 3 {
+        input.push_str(&format!("\n- not-an-indicator-{index}"));
+    }
+    let errors = parse_all(&input).unwrap_err();
+    assert_eq!(errors.errors.len(), super::MAX_ERRORS);
+    assert_eq!(errors.omitted, 3);
+    assert_eq!(errors.errors[0].line(), Some(3));
+}
+
+#[test]
+fn first_error_matches_the_full_list() {
+    let input = "Beacon\nseveridad: altisima\ntlp: rojo";
+    assert_eq!(
+        parse(input).unwrap_err(),
+        parse_all(input).unwrap_err().errors[0]
+    );
+}
