@@ -440,6 +440,35 @@ async fn finding_with_two_mistakes_lists_both(db: Db) {
     assert_eq!(count(&h, "findings").await, 0);
 }
 
+async fn replies_write_commands_with_the_adapter_prefix(db: Db) {
+    let mut config = Config::default();
+    config.users.insert("@ana".into(), vec!["hunter".into()]);
+    config
+        .users
+        .insert("@luis".into(), vec!["responder".into()]);
+    let h = common::harness_with_prefix(db, config, "!").await;
+    let text = "--- @ana:hunt #caza\n!finding Beacon, ver /status en http://x.example/status\n\
+                --- @ana:hunt #caza\n!findng x\n--- @ana:hunt #caza\n!handoff F-1 accept\n";
+    run_transcript(&h, text, "prefix").await;
+    let out = h.output.text();
+    // The handoff card and the error messages use the adapter's prefix.
+    assert!(
+        out.contains("Acepta con !handoff F-1 accept o rechaza con !handoff F-1 decline"),
+        "{out}"
+    );
+    assert!(
+        out.contains("No conozco el comando !findng. ¿Querías decir !finding?"),
+        "{out}"
+    );
+    assert!(out.contains("!handoff es solo para estos roles"), "{out}");
+    // Text the hunter typed is shown as typed.
+    assert!(
+        out.contains("Beacon, ver /status en hxxp://x[.]example/status"),
+        "{out}"
+    );
+    assert!(!out.contains("/handoff"), "{out}");
+}
+
 async fn red_finding_stays_in_incident_room(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Exfiltración a secreto.example.net\ntlp: red\nequipos: SRV-NOMINAS\niocs:\n- 203.0.113.66\n--- @luis:ir #ir\n/handoff F-1 accept\n--- @luis:ir #ir\n/status all\n";
@@ -487,6 +516,7 @@ on_both_databases!(
     hunter_cannot_accept_handoff,
     handoff_without_decision_names_it,
     finding_with_two_mistakes_lists_both,
+    replies_write_commands_with_the_adapter_prefix,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

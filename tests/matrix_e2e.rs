@@ -125,7 +125,8 @@ user = "{bot_user}"
 password = "{bot_password}"
 device_name = "huntbridge e2e"
 store_path = "{store}"
-command_prefixes = ["/", "!"]
+# The default: replies write commands with "!", and "/" is accepted too.
+command_prefixes = ["!", "/"]
 "#,
             ana = ana.user_id(),
             luis = luis.user_id(),
@@ -429,6 +430,11 @@ async fn regsvr32_case_on_synapse() {
         })
         .await;
     assert_notice_with_html(&card);
+    assert!(
+        card.body().contains("!handoff F-1 accept"),
+        "the card should write commands with the first prefix: {}",
+        card.body()
+    );
 
     // The incident room: invite only, encrypted with Megolm, exactly the
     // bot, Ana and Luis, the summary pinned.

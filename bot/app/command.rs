@@ -62,6 +62,11 @@ const WORDS: &[(&str, Command)] = &[
     ("exportar", Command::Export),
 ];
 
+/// Every command word, English and Spanish.
+pub fn words() -> Vec<&'static str> {
+    WORDS.iter().map(|(word, _)| *word).collect()
+}
+
 /// A message split into its command word and arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invocation<'a> {

@@ -36,6 +36,12 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Writes a command as users of this adapter type it: `/note` on the
+    /// shell, `!note` on Matrix with the default prefixes.
+    pub fn command_text(&self, command: &str) -> String {
+        format!("{}{command}", self.shared.command_prefix)
+    }
+
     pub fn now_millis(&self) -> i64 {
         store::to_millis(self.now)
     }

@@ -57,6 +57,9 @@ pub struct Shared {
     pub directory: Directory,
     /// Woken when a handler has stored new outbox entries.
     pub outbox_ready: Notify,
+    /// Prefix that replies write before a command: `/` on the shell, the
+    /// first configured prefix on Matrix.
+    pub command_prefix: String,
 }
 
 /// The app, cheap to clone.
@@ -83,6 +86,13 @@ pub enum Outcome {
 impl App {
     /// Builds the app from configuration and a migrated store.
     pub fn new(config: Config, store: Store) -> anyhow::Result<Self> {
+        Self::with_command_prefix(config, store, "/")
+    }
+
+    /// Builds the app for an adapter whose users type commands with
+    /// `prefix`: replies and cards then write `!handoff` instead of
+    /// `/handoff`.
+    pub fn with_command_prefix(config: Config, store: Store, prefix: &str) -> anyhow::Result<Self> {
         let mut known_good = KnownGood::shipped();
         if let Some(path) = &config.iocs.known_good_file {
             let text = std::fs::read_to_string(path)
@@ -97,7 +107,8 @@ impl App {
                 .with_overrides(load_playbook_dir(dir)?)
                 .with_context(|| format!("invalid playbook in {}", dir.display()))?;
         }
-        let renderer = Renderer::embedded().context("invalid embedded template")?;
+        let renderer = Renderer::with_command_prefix(prefix, &command::words())
+            .context("invalid embedded template")?;
         let directory = Directory::from_config(&config.users);
         let shared = Shared {
             config,
@@ -108,6 +119,7 @@ impl App {
             playbooks,
             directory,
             outbox_ready: Notify::new(),
+            command_prefix: prefix.to_string(),
         };
         Ok(Self {
             shared: Arc::new(shared),
@@ -311,10 +323,12 @@ async fn room_kind(
 /// Checks size and roles, then runs the command's handler.
 async fn dispatch(ctx: &mut Ctx<'_>, invocation: &Invocation<'_>) -> error::CommandResult {
     let Some(command) = invocation.command else {
-        let mut error = UserError::new("unknown_command").arg("command", invocation.word);
-        error = match command::suggest(invocation.word) {
-            Some(suggestion) => error.arg("suggestion", format!("/{suggestion}")),
-            None => UserError::new("unknown_command_no_suggestion").arg("command", invocation.word),
+        let typed = ctx.command_text(invocation.word);
+        let error = match command::suggest(invocation.word) {
+            Some(suggestion) => UserError::new("unknown_command")
+                .arg("command", typed)
+                .arg("suggestion", ctx.command_text(suggestion)),
+            None => UserError::new("unknown_command_no_suggestion").arg("command", typed),
         };
         return Err(error.into());
     };
@@ -331,7 +345,7 @@ async fn dispatch(ctx: &mut Ctx<'_>, invocation: &Invocation<'_>) -> error::Comm
         let allowed: Vec<&str> = command.roles().iter().map(|role| role.as_str()).collect();
         warn!(command = command.name(), actor = %ctx.actor.id, room = %ctx.event.room_id, "permission denied");
         return Err(UserError::new("forbidden")
-            .arg("command", format!("/{}", command.name()))
+            .arg("command", ctx.command_text(command.name()))
             .arg("roles", allowed.join(", "))
             .into());
     }

@@ -74,23 +74,35 @@ impl std::fmt::Debug for Renderer {
 }
 
 impl Renderer {
-    /// Builds the renderer from the templates embedded in the binary.
+    /// Builds the renderer from the templates embedded in the binary, with
+    /// commands written `/finding`.
     pub fn embedded() -> anyhow::Result<Self> {
+        Self::with_command_prefix("/", &[])
+    }
+
+    /// Builds the renderer from the embedded templates, with every mention
+    /// of a command in `words` written with `prefix` instead of `/`
+    /// (`!handoff F-1 accept` where Element would take `/handoff` as its own
+    /// command). Only the templates and catalogs are rewritten; values from
+    /// a context, such as text users typed, never are.
+    pub fn with_command_prefix(prefix: &str, words: &[&str]) -> anyhow::Result<Self> {
+        let mention = CommandMention::new(prefix, words)?;
         let mut strings = HashMap::new();
         let mut sources: HashMap<Lang, Vec<(String, String)>> = HashMap::new();
         for (lang_code, name, content) in embedded::EMBEDDED {
             let lang: Lang = lang_code
                 .parse()
                 .map_err(|_| anyhow!("templates/{lang_code} is not a supported language"))?;
+            let content = mention.rewrite(content);
             if *name == "strings.toml" {
-                let catalog = Strings::parse(content)
+                let catalog = Strings::parse(&content)
                     .with_context(|| format!("invalid templates/{lang_code}/strings.toml"))?;
                 strings.insert(lang, catalog);
             } else if let Some(stem) = name.strip_suffix(".tera") {
                 sources
                     .entry(lang)
                     .or_default()
-                    .push((stem.to_string(), content.to_string()));
+                    .push((stem.to_string(), content.into_owned()));
             }
         }
         let strings = Arc::new(strings);
@@ -171,6 +183,49 @@ impl Renderer {
             .get(&lang)
             .map(|tera| tera.get_template_names().map(str::to_string).collect())
             .unwrap_or_default()
+    }
+}
+
+/// Rewrites `/word` command mentions in the bot's own texts to another
+/// prefix.
+struct CommandMention {
+    prefix: String,
+    /// `None` when the prefix is `/` or there are no words: nothing changes.
+    pattern: Option<regex::Regex>,
+}
+
+impl CommandMention {
+    fn new(prefix: &str, words: &[&str]) -> anyhow::Result<Self> {
+        if prefix == "/" || words.is_empty() {
+            return Ok(Self {
+                prefix: prefix.to_string(),
+                pattern: None,
+            });
+        }
+        let mut words: Vec<&str> = words.to_vec();
+        // Longest first, so a word is never cut at a shorter one.
+        words.sort_by_key(|word| std::cmp::Reverse(word.len()));
+        let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
+        // A mention starts a line or follows a character that cannot be
+        // part of a path or URL, so `http://x/status`, `</b>` and
+        // `/etc/help` stay as they are.
+        let pattern = format!(
+            r"(?m)(^|[^\p{{L}}\p{{N}}_/:.<~\\-])/({})\b",
+            alternatives.join("|")
+        );
+        Ok(Self {
+            prefix: prefix.to_string(),
+            pattern: Some(regex::Regex::new(&pattern).context("invalid command word")?),
+        })
+    }
+
+    fn rewrite<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match &self.pattern {
+            None => std::borrow::Cow::Borrowed(text),
+            Some(pattern) => pattern.replace_all(text, |captures: &regex::Captures<'_>| {
+                format!("{}{}{}", &captures[1], self.prefix, &captures[2])
+            }),
+        }
     }
 }
 
@@ -476,6 +531,63 @@ pub fn format_duration(millis: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn command_mentions_take_the_prefix() {
+        let mention = CommandMention::new("!", &["handoff", "status", "help", "note"]).unwrap();
+        for (before, after) in [
+            (
+                "Acepta con /handoff F-1 accept",
+                "Acepta con !handoff F-1 accept",
+            ),
+            ("«/status all»", "«!status all»"),
+            (
+                "{{ \"/help <comando>\" | code }}",
+                "{{ \"!help <comando>\" | code }}",
+            ),
+            ("/note x\n(/note y)", "!note x\n(!note y)"),
+            ("`/status`", "`!status`"),
+        ] {
+            assert_eq!(mention.rewrite(before), after);
+        }
+        for unchanged in [
+            "http://x.example/status",
+            "</b>",
+            "/etc/help",
+            "a/status",
+            "/statusx",
+            "C:\\tmp/note",
+        ] {
+            assert_eq!(mention.rewrite(unchanged), unchanged);
+        }
+    }
+
+    #[test]
+    fn slash_prefix_changes_nothing() {
+        let mention = CommandMention::new("/", &["status"]).unwrap();
+        assert!(matches!(
+            mention.rewrite("/status"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
+    #[test]
+    fn renderer_with_prefix_rewrites_catalogs_and_templates() {
+        let renderer = Renderer::with_command_prefix("!", &["handoff", "help"]).unwrap();
+        let text = renderer.text(Lang::Es, "error.missing_decision", &[("id", "F-1")]);
+        assert_eq!(
+            text,
+            "Falta la decisión: escribe !handoff F-1 accept o !handoff F-1 decline."
+        );
+        let message = Message {
+            template: "help".into(),
+            lang: Lang::En,
+            context: serde_json::json!({ "commands": [], "one": false }),
+        };
+        let help = renderer.render(&message, Format::Plain).unwrap();
+        assert!(help.contains("!help <command>"), "{help}");
+        assert!(!help.contains("/help"), "{help}");
+    }
 
     #[test]
     fn duration_formats_by_magnitude() {

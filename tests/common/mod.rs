@@ -138,10 +138,16 @@ pub struct Harness {
 }
 
 pub async fn harness(db: Db, config: Config) -> Harness {
+    harness_with_prefix(db, config, "/").await
+}
+
+/// Like [`harness`], with replies that write commands with `prefix`, as on
+/// Matrix.
+pub async fn harness_with_prefix(db: Db, config: Config, prefix: &str) -> Harness {
     let db = test_store(db).await;
     let mut config = config;
     config.database.url = Secret::new(db.url.clone());
-    let app = App::new(config, db.store.clone()).expect("app starts");
+    let app = App::with_command_prefix(config, db.store.clone(), prefix).expect("app starts");
     let out_dir = tempfile::tempdir().expect("output folder");
     let output = Capture::default();
     let adapter =

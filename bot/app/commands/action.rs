@@ -30,7 +30,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let phase = phase(word).ok_or_else(|| UserError::new("invalid_phase").arg("value", word))?;
     if text.is_empty() {
         return Err(UserError::new("missing_text")
-            .arg("command", "/action")
+            .arg("command", ctx.command_text("action"))
             .into());
     }
     check_length("@field.action", text, MAX_TEXT_CHARS)?;

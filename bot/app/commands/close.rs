@@ -32,7 +32,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (summary, lessons) = split_lessons(rest);
     if summary.is_empty() {
         return Err(UserError::new("missing_text")
-            .arg("command", "/close")
+            .arg("command", ctx.command_text("close"))
             .into());
     }
     check_length("@field.summary", &summary, MAX_TEXT_CHARS)?;

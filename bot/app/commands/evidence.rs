@@ -25,7 +25,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, names) = first_word(args);
     if id_text.is_empty() {
         return Err(UserError::new("missing_finding_id")
-            .arg("command", "/evidence")
+            .arg("command", ctx.command_text("evidence"))
             .into());
     }
     let id = finding_id(id_text)?;

@@ -17,7 +17,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let (id_text, rest) = first_word(args);
     if id_text.is_empty() {
         return Err(UserError::new("missing_finding_id")
-            .arg("command", "/handoff")
+            .arg("command", ctx.command_text("handoff"))
             .into());
     }
     let id = finding_id(id_text)?;

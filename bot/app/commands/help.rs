@@ -16,11 +16,9 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     let text = format!("/{value}");
     let Some(found) = command::split(&text).and_then(|invocation| invocation.command) else {
-        let suggestion = command::suggest(value)
-            .map(|s| format!("/{s}"))
-            .unwrap_or("/help".into());
+        let suggestion = ctx.command_text(command::suggest(value).unwrap_or("help"));
         return Err(UserError::new("unknown_command")
-            .arg("command", value)
+            .arg("command", ctx.command_text(value))
             .arg("suggestion", suggestion)
             .into());
     };

@@ -17,7 +17,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "list" | "lista" => list(ctx).await,
         "close" | "cerrar" => close(ctx, rest).await,
         "" => Err(UserError::new("missing_text")
-            .arg("command", "/hunt")
+            .arg("command", ctx.command_text("hunt"))
             .into()),
         _ => register(ctx, args.trim()).await,
     }

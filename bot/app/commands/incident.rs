@@ -25,7 +25,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "open" | "abrir" => open_command(ctx, rest).await,
         "link" | "vincular" | "enlazar" => link_command(ctx, rest).await,
         _ => Err(UserError::new("invalid_subcommand")
-            .arg("command", "/incident")
+            .arg("command", ctx.command_text("incident"))
             .arg("value", sub)
             .arg("allowed", "open, link")
             .into()),
@@ -51,7 +51,7 @@ async fn open_command(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     }
     if ids.is_empty() {
         return Err(UserError::new("missing_finding_id")
-            .arg("command", "/incident open")
+            .arg("command", ctx.command_text("incident open"))
             .into());
     }
     if ids.len() > MAX_FINDINGS_PER_OPEN {

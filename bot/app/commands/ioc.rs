@@ -21,7 +21,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "add" | "anadir" | "agregar" => add(ctx, &incident, rest).await,
         "list" | "lista" | "" => list(ctx, &incident).await,
         _ => Err(UserError::new("invalid_subcommand")
-            .arg("command", "/ioc")
+            .arg("command", ctx.command_text("ioc"))
             .arg("value", sub)
             .arg("allowed", "add, list")
             .into()),

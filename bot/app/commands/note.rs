@@ -12,7 +12,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let text = args.trim();
     if text.is_empty() {
         return Err(UserError::new("missing_text")
-            .arg("command", "/note")
+            .arg("command", ctx.command_text("note"))
             .into());
     }
     check_length("@field.note", text, MAX_TEXT_CHARS)?;

@@ -29,7 +29,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "approve" | "aprobar" => approve(ctx, rest).await,
         "reject" | "rechazar" => reject(ctx, rest).await,
         _ => Err(UserError::new("invalid_subcommand")
-            .arg("command", "/rule")
+            .arg("command", ctx.command_text("rule"))
             .arg("value", sub)
             .arg("allowed", "list, show, approve, reject")
             .into()),

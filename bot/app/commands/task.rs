@@ -17,7 +17,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         "done" | "hecha" | "hecho" | "cerrar" => done(ctx, &incident, rest).await,
         "list" | "lista" | "" => list(ctx, &incident).await,
         _ => Err(UserError::new("invalid_subcommand")
-            .arg("command", "/task")
+            .arg("command", ctx.command_text("task"))
             .arg("value", sub)
             .arg("allowed", "add, done, list")
             .into()),
@@ -27,7 +27,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
 async fn add(ctx: &mut Ctx<'_>, incident: &str, text: &str) -> CommandResult {
     if text.is_empty() {
         return Err(UserError::new("missing_text")
-            .arg("command", "/task add")
+            .arg("command", ctx.command_text("task add"))
             .into());
     }
     check_length("@field.task", text, MAX_TEXT_CHARS)?;

@@ -168,7 +168,14 @@ pub async fn run(
         .collect();
     let rooms_config = config.rooms.clone();
 
-    let app = App::new(config, store)?;
+    // Replies write commands with the first prefix: with the default
+    // `["!", "/"]` that is `!`, which Element sends as a message.
+    let prefix = matrix
+        .command_prefixes
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "/".to_string());
+    let app = App::with_command_prefix(config, store, &prefix)?;
     let adapter = Arc::new(MatrixAdapter::new(
         client.clone(),
         app.clone(),
