@@ -563,6 +563,26 @@ mod tests {
     }
 
     #[test]
+    fn error_context_stored_before_the_error_list_still_renders() {
+        // Outbox entries written by an earlier version have no `also` and
+        // no `more`.
+        let renderer = Renderer::embedded().unwrap();
+        let message = Message {
+            template: "error".into(),
+            lang: Lang::En,
+            context: serde_json::json!({
+                "key": "error.missing_decision",
+                "args": { "id": "F-1" },
+            }),
+        };
+        let text = renderer.render(&message, Format::Plain).unwrap();
+        assert_eq!(
+            text,
+            "⚠ The decision is missing: write /handoff F-1 accept or /handoff F-1 decline."
+        );
+    }
+
+    #[test]
     fn slash_prefix_changes_nothing() {
         let mention = CommandMention::new("/", &["status"]).unwrap();
         assert!(matches!(
