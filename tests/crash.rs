@@ -199,6 +199,14 @@ fn export_command_writes_csv() {
     );
     // PowerShell's own hash is a Windows system file: never marked for blocking.
     assert!(text.contains("sha256,908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53,908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53,known_good,false"), "{text}");
+    // The prefetch file Windows wrote for regsvr32.exe is not an indicator
+    // to block either.
+    assert!(
+        text.contains(
+            "filename,REGSVR32.EXE-8461DBEE.pf,REGSVR32[.]EXE-8461DBEE[.]pf,known_good,false"
+        ),
+        "{text}"
+    );
 
     let missing = Command::new(BIN)
         .args([

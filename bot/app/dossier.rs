@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 
 use crate::domain::attack::{Catalog, Resolved};
 use crate::domain::finding::ParsedFinding;
-use crate::domain::ioc::{Ioc, IocFlag, IocKind};
+use crate::domain::ioc::{Ioc, IocFlag};
 use crate::domain::metrics::IncidentTimes;
-use crate::domain::rules::{ExclusionReason, Proposal, Resolution, RuleInput, propose};
+use crate::domain::rules::{Resolution, RuleInput, windows_files};
 use crate::domain::types::Severity;
 use crate::store::{
     self, AnyConnection, files::FileMeta, findings::FindingRow, hunts::HuntRow,
@@ -136,9 +136,12 @@ impl Dossier {
         }
     }
 
-    /// Returns the indicators without their sources. Hashes that the evidence shows
-    /// to be Windows system files get the `known_good` flag, so exports do
-    /// not mark them for blocking either.
+    /// Returns the indicators without their sources. Hashes that the evidence
+    /// shows to be Windows system files, and the names of prefetch files it
+    /// shows Windows writing, get the `known_good` flag, so exports do not
+    /// mark them for blocking either.
+    // NOTE: exports therefore describe these values as "on the known-good
+    // list", because no indicator flag names Windows's own files.
     pub fn export_iocs(&self, catalog: &Catalog) -> Vec<Ioc> {
         let iocs = self.ioc_values();
         let evidence: Vec<&str> = self.evidence.iter().map(String::as_str).collect();
@@ -150,16 +153,7 @@ impl Dossier {
             chrono::Utc::now().date_naive(),
             catalog,
         );
-        let system: Vec<(IocKind, String)> = propose(&input)
-            .into_iter()
-            .filter_map(|proposal| match proposal {
-                Proposal::Blocklist(list) => Some(list.excluded),
-                _ => None,
-            })
-            .flatten()
-            .filter(|excluded| excluded.reason == ExclusionReason::SystemComponent)
-            .map(|excluded| (excluded.kind, excluded.value))
-            .collect();
+        let system = windows_files(&input);
         iocs.into_iter()
             .map(|mut ioc| {
                 let is_system = system

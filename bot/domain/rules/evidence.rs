@@ -30,16 +30,25 @@ pub(super) const PROCESS_CREATION: u32 = 1;
 pub(super) const NETWORK_CONNECTION: u32 = 3;
 /// Sysmon event ID of an image (DLL) load.
 pub(super) const IMAGE_LOAD: u32 = 7;
+/// Sysmon event ID of a file creation.
+pub(super) const FILE_CREATE: u32 = 11;
 /// Sysmon event ID of a DNS query.
 pub(super) const DNS_QUERY: u32 = 22;
 
-const KEPT_EVENTS: [u32; 4] = [PROCESS_CREATION, NETWORK_CONNECTION, IMAGE_LOAD, DNS_QUERY];
+const KEPT_EVENTS: [u32; 5] = [
+    PROCESS_CREATION,
+    NETWORK_CONNECTION,
+    IMAGE_LOAD,
+    FILE_CREATE,
+    DNS_QUERY,
+];
 
 /// Header lines of the text form, by event ID.
-const TEXT_HEADERS: [(&str, u32); 4] = [
+const TEXT_HEADERS: [(&str, u32); 5] = [
     ("Process Create:", PROCESS_CREATION),
     ("Network connection detected:", NETWORK_CONNECTION),
     ("Image loaded:", IMAGE_LOAD),
+    ("File created:", FILE_CREATE),
     ("Dns query:", DNS_QUERY),
 ];
 
@@ -328,4 +337,47 @@ pub(super) fn system_file_hashes(events: &[SysmonEvent]) -> BTreeMap<String, Str
         }
     }
     system_files
+}
+
+/// Folder of the prefetch files Windows writes, lowercase with backslashes.
+const PREFETCH_FOLDER: &str = "\\windows\\prefetch\\";
+
+/// Returns the prefetch files that the evidence shows being created, by
+/// lowercase file name, with the path as the evidence shows it. Windows
+/// writes one for each program it runs and names it after the program and
+/// a hash of the program's path (`REGSVR32.EXE-8461DBEE.pf`), so the name
+/// says which program ran and nothing about who ran it.
+pub(super) fn prefetch_files(events: &[SysmonEvent]) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    for event in events.iter().filter(|event| event.id == FILE_CREATE) {
+        let Some(path) = event.get("TargetFilename") else {
+            continue;
+        };
+        let lower_path = path.to_ascii_lowercase().replace('/', "\\");
+        let Some(start) = lower_path.find(PREFETCH_FOLDER) else {
+            continue;
+        };
+        let name = &lower_path[start + PREFETCH_FOLDER.len()..];
+        if is_prefetch_name(name) {
+            files
+                .entry(name.to_string())
+                .or_insert_with(|| path.to_string());
+        }
+    }
+    files
+}
+
+/// Returns whether `name` (lowercase) has the form of a prefetch file name:
+/// the program's file name, a hyphen, 8 hexadecimal digits and `.pf`.
+fn is_prefetch_name(name: &str) -> bool {
+    let Some((program, hash)) = name
+        .strip_suffix(".pf")
+        .and_then(|stem| stem.rsplit_once('-'))
+    else {
+        return false;
+    };
+    !program.is_empty()
+        && !program.contains('\\')
+        && hash.len() == 8
+        && hash.bytes().all(|byte| byte.is_ascii_hexdigit())
 }

@@ -19,9 +19,9 @@ pub(super) fn drafts(context: &Context) -> Vec<RuleDraft> {
         .iter()
         .filter(|ioc| ioc.flags.is_empty())
         .filter(|ioc| {
-            !context
-                .system_files
-                .contains_key(&ioc.value.to_ascii_lowercase())
+            let value = ioc.value.to_ascii_lowercase();
+            !context.system_files.contains_key(&value)
+                && !context.prefetch_files.contains_key(&value)
         })
         .collect();
     let of_kinds = |kinds: &[IocKind]| -> Vec<&Ioc> {

@@ -71,7 +71,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::attack::{Catalog, Resolved, Status};
-use crate::domain::ioc::{Extractor, Ioc};
+use crate::domain::ioc::{Extractor, Ioc, IocKind};
 use crate::domain::types::{Severity, fold};
 
 pub use blocklist::{BlockEntry, Blocklist, BlocklistKind, Excluded, ExclusionReason};
@@ -217,6 +217,30 @@ pub fn propose(input: &RuleInput) -> Vec<Proposal> {
     proposals
 }
 
+/// Returns the indicators of `input` that the evidence shows to be
+/// Windows's own files: hashes of Windows system files, and names of the
+/// prefetch files Windows wrote. Blocking the first breaks Windows and
+/// blocking the second stops nothing, so exports do not mark either for
+/// blocking.
+pub fn windows_files(input: &RuleInput<'_>) -> Vec<(IocKind, String)> {
+    let context = Context::new(input);
+    input
+        .iocs
+        .iter()
+        .filter(|ioc| {
+            let value = ioc.value.to_ascii_lowercase();
+            match ioc.kind {
+                IocKind::Md5 | IocKind::Sha1 | IocKind::Sha256 => {
+                    context.system_files.contains_key(&value)
+                }
+                IocKind::Filename => context.prefetch_files.contains_key(&value),
+                _ => false,
+            }
+        })
+        .map(|ioc| (ioc.kind, ioc.value.clone()))
+        .collect()
+}
+
 /// The input with the evidence read once.
 struct Context<'a> {
     input: &'a RuleInput<'a>,
@@ -230,17 +254,22 @@ struct Context<'a> {
     /// SHA-256, SHA-1 and MD5 values of Windows system files in the evidence,
     /// lowercase, with the path of the file.
     system_files: BTreeMap<String, String>,
+    /// Lowercase names of the prefetch files the evidence shows Windows
+    /// writing, with their paths.
+    prefetch_files: BTreeMap<String, String>,
 }
 
 impl<'a> Context<'a> {
     fn new(input: &'a RuleInput<'a>) -> Self {
         let events = evidence::parse(input.evidence);
         let system_files = evidence::system_file_hashes(&events);
+        let prefetch_files = evidence::prefetch_files(&events);
         Context {
             input,
             events,
             extractor: Extractor::default(),
             system_files,
+            prefetch_files,
         }
     }
 

@@ -572,8 +572,9 @@ fn evidence_reads_shipped_json_lines() {
     assert_eq!(count(evidence::PROCESS_CREATION), 3);
     assert_eq!(count(evidence::NETWORK_CONNECTION), 10);
     assert_eq!(count(evidence::IMAGE_LOAD), 5);
-    // The file creation (event 11) is not kept.
-    assert_eq!(events.len(), 18);
+    // The file creation (event 11) is the prefetch file of regsvr32.exe.
+    assert_eq!(count(evidence::FILE_CREATE), 1);
+    assert_eq!(events.len(), 19);
     let regsvr32 = &events[0];
     assert_eq!(regsvr32.basename("Image").as_deref(), Some("regsvr32.exe"));
     assert_eq!(regsvr32.get("OriginalFileName"), Some("REGSVR32.EXE"));
@@ -1058,4 +1059,43 @@ fn scriptlet_rule_generalises_command_line() {
     for record in &unrelated {
         assert!(!matcher::matches(&rule.yaml, record), "{record:?}");
     }
+}
+
+#[test]
+fn shipped_case_windows_files_are_the_system_hash_and_the_prefetch_name() {
+    let mut case = shipped_case();
+    case.iocs
+        .extend(classify(&["REGSVR32.EXE-8461DBEE.pf", "launcher.sct"]));
+    let files = windows_files(&case.input());
+    assert_eq!(
+        files,
+        [
+            (IocKind::Sha256, POWERSHELL_SHA256.to_string()),
+            (IocKind::Filename, "REGSVR32.EXE-8461DBEE.pf".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn prefetch_names_need_the_folder_and_the_form() {
+    let event = |path: &str| {
+        format!(
+            r#"{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":11,"Image":"C:\\windows\\system32\\svchost.exe","TargetFilename":"{}"}}"#,
+            path.replace('\\', "\\\\")
+        )
+    };
+    let lines = [
+        event("C:\\Windows\\Prefetch\\EVIL.EXE-0A1B2C3D.pf"),
+        event("C:\\Users\\x\\Prefetch\\OTHER.EXE-0A1B2C3D.pf"),
+        event("C:\\Windows\\Prefetch\\NOTES.pf"),
+        event("C:\\Windows\\Prefetch\\BAD.EXE-XYZ12345.pf"),
+    ]
+    .join("\n");
+    let events = evidence::parse(&[lines.as_str()]);
+    let files = evidence::prefetch_files(&events);
+    assert_eq!(
+        files.keys().collect::<Vec<_>>(),
+        ["evil.exe-0a1b2c3d.pf"],
+        "{files:?}"
+    );
 }
