@@ -179,11 +179,18 @@ impl MatrixConfig {
                 "matrix.homeserver is missing: set the homeserver URL in the [matrix] section or in HUNTBRIDGE_MATRIX__HOMESERVER"
             );
         }
+        let shown = crate::store::redact_url(homeserver);
         let url = url::Url::parse(homeserver).with_context(|| {
-            format!("matrix.homeserver {homeserver:?} is not a valid URL: use https://host[:port]")
+            format!("matrix.homeserver {shown:?} is not a valid URL: use https://host[:port]")
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            bail!("matrix.homeserver {homeserver:?} must start with http:// or https://");
+            bail!("matrix.homeserver {shown:?} must start with http:// or https://");
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            bail!(
+                "matrix.homeserver {shown:?} contains a user name or password: remove it, and set \
+                 matrix.password or matrix.access_token instead"
+            );
         }
         if self.user.trim().is_empty() {
             bail!(
@@ -501,6 +508,18 @@ mod tests {
         let text = format!("{error:#}");
         assert!(text.contains("unknown key \"matrix.zzz\""), "{text}");
         assert!(!text.contains("did you mean"), "{text}");
+    }
+
+    #[test]
+    fn homeserver_with_credentials_is_rejected_without_showing_them() {
+        let matrix = MatrixConfig {
+            homeserver: "http://bob:HsSecret@127.0.0.1:8008".into(),
+            user: "@bot:localhost".into(),
+            ..MatrixConfig::default()
+        };
+        let text = format!("{:#}", matrix.validate().unwrap_err());
+        assert!(text.contains("contains a user name or password"), "{text}");
+        assert!(!text.contains("HsSecret"), "{text}");
     }
 
     #[test]

@@ -62,7 +62,10 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            bail!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://");
+            bail!(
+                "unsupported database URL scheme in {:?}: use sqlite:// or postgres://",
+                redact_url(url)
+            );
         };
         let sqlite_file = sqlite_path(url);
         if let Some(path) = &sqlite_file {
@@ -156,23 +159,47 @@ impl Store {
     }
 }
 
-/// Hides the password in a database URL before it reaches a log or an error.
+/// Hides the passwords in a URL before it reaches a log or an error: the
+/// one after the user name (`user:***@host`) and any `password=` query
+/// value (`?password=***`). A URL with a mistyped scheme is hidden the same
+/// way.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let mut redacted = match (base.find("://").or_else(|| base.find(':')), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
+            let start = if base[scheme_end..].starts_with("://") {
+                scheme_end + 3
+            } else {
+                scheme_end + 1
+            };
+            let credentials = &base[start..at];
             match credentials.find(':') {
                 Some(colon) => format!(
                     "{}{}:***{}",
-                    &url[..scheme_end + 3],
+                    &base[..start],
                     &credentials[..colon],
-                    &url[at..]
+                    &base[at..]
                 ),
-                None => url.to_string(),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _)) if name.eq_ignore_ascii_case("password") => format!("{name}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
     }
+    redacted
 }
 
 /// Returns the file of a `sqlite://` URL without its query, or `None` for
@@ -235,5 +262,24 @@ mod tests {
             redact_url("sqlite://hb.db?mode=rwc"),
             "sqlite://hb.db?mode=rwc"
         );
+        assert_eq!(
+            redact_url("postgres://db/hb?user=bot&password=s3cret&sslmode=require"),
+            "postgres://db/hb?user=bot&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgress://hb:S3cretPW@127.0.0.1:1/hb"),
+            "postgress://hb:***@127.0.0.1:1/hb"
+        );
+        assert_eq!(redact_url("pg:hb:S3cretPW@db/hb"), "pg:hb:***@db/hb");
+    }
+
+    #[tokio::test]
+    async fn mistyped_scheme_error_hides_the_password() {
+        let error = Store::connect("postgress://hb:S3cretPW@127.0.0.1:1/hb")
+            .await
+            .unwrap_err();
+        let text = format!("{error:#}");
+        assert!(text.contains("postgress://hb:***@127.0.0.1:1/hb"), "{text}");
+        assert!(!text.contains("S3cretPW"), "{text}");
     }
 }
