@@ -17,6 +17,10 @@ use crate::domain::types::Lang;
 /// Environment variable prefix for configuration overrides.
 pub const ENV_PREFIX: &str = "HUNTBRIDGE_";
 
+/// `HUNTBRIDGE_*` variables, lowercase and without the prefix, that other
+/// tools read and the configuration ignores.
+const NOT_CONFIGURATION: [&str; 3] = ["log", "synapse_dir", "container_engine"];
+
 /// A secret value: `Debug` and `Display` print `***`.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -267,10 +271,11 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
-            // HUNTBRIDGE_LOG sets the log filter and HUNTBRIDGE_TEST_* belong
-            // to the test suite; neither is configuration.
+            // HUNTBRIDGE_LOG sets the log filter, HUNTBRIDGE_TEST_* belong to
+            // the test suite, and the other two to scripts/synapse.sh and
+            // scripts/check-container.sh; none is configuration.
             let key = key.as_str().to_ascii_lowercase();
-            key != "log" && !key.starts_with("test")
+            !NOT_CONFIGURATION.contains(&key.as_str()) && !key.starts_with("test")
         }));
         let config: Config = figment
             .extract()
@@ -332,6 +337,25 @@ fn describe_figment_error(error: &figment::Error) -> String {
         .join("; ")
 }
 
+/// Names the environment variables that set `key` (`matrix.device_nam`):
+/// the variable itself, or for an unknown section, the variables under it.
+fn environment_variables(key: &str) -> String {
+    let name = format!("{ENV_PREFIX}{}", key.replace('.', "__")).to_ascii_uppercase();
+    let mut found: Vec<String> = std::env::vars_os()
+        .filter_map(|(variable, _)| variable.into_string().ok())
+        .filter(|variable| {
+            let upper = variable.to_ascii_uppercase();
+            upper == name || upper.starts_with(&format!("{name}__"))
+        })
+        .collect();
+    found.sort();
+    match found.as_slice() {
+        [] => format!("the environment variable {name}"),
+        [one] => format!("the environment variable {one}"),
+        many => format!("the environment variables {}", many.join(", ")),
+    }
+}
+
 /// Names an unknown key with its full path and where it was read, suggests
 /// the closest accepted key, and lists the accepted ones one per line.
 fn describe_unknown_key(
@@ -350,10 +374,9 @@ fn describe_unknown_key(
         match &source.source {
             Some(figment::Source::File(path)) => text.push_str(&format!(" in {}", path.display())),
             // The Env provider has no source, only a name.
-            None if source.name.contains("environment") => text.push_str(&format!(
-                " from the environment variable {ENV_PREFIX}{}",
-                full.replace('.', "__").to_ascii_uppercase()
-            )),
+            None if source.name.contains("environment") => {
+                text.push_str(&format!(" from {}", environment_variables(&full)))
+            }
             _ => text.push_str(&format!(" in {}", source.name)),
         }
     }
@@ -500,6 +523,39 @@ mod tests {
             ),
             "{text}"
         );
+    }
+
+    #[test]
+    fn unknown_environment_section_names_the_variable() {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
+        // SAFETY: ENV_LOCK keeps the tests of this module from touching the
+        // environment at the same time.
+        unsafe { std::env::set_var("HUNTBRIDGE_DATABSE__URL", "sqlite://x.db") };
+        let loaded = Config::load(None);
+        unsafe { std::env::remove_var("HUNTBRIDGE_DATABSE__URL") };
+        let text = format!("{:#}", loaded.unwrap_err());
+        assert!(
+            text.contains(
+                "from the environment variable HUNTBRIDGE_DATABSE__URL; did you mean \"database\"?"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn script_variables_are_not_configuration() {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|poison| poison.into_inner());
+        // SAFETY: as above.
+        unsafe {
+            std::env::set_var("HUNTBRIDGE_SYNAPSE_DIR", "target/synapse");
+            std::env::set_var("HUNTBRIDGE_CONTAINER_ENGINE", "podman");
+        }
+        let loaded = Config::load(None);
+        unsafe {
+            std::env::remove_var("HUNTBRIDGE_SYNAPSE_DIR");
+            std::env::remove_var("HUNTBRIDGE_CONTAINER_ENGINE");
+        }
+        assert!(loaded.is_ok(), "{:#}", loaded.unwrap_err());
     }
 
     #[test]
