@@ -138,6 +138,27 @@ async fn regsvr32_case_in_spanish(db: Db) {
         ioc_file.contains("url\thxxp://10[.]10[.]10[.]5:8444/launcher.sct\tprivate\tfinding"),
         "{ioc_file}"
     );
+    // The hash Ana listed is powershell.exe's, as the events file shows: the
+    // IOC file and the pinned summary flag it, so nobody blocks it.
+    assert!(
+        ioc_file.contains(
+            "sha256\t908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53\tknown_good\tfinding"
+        ),
+        "{ioc_file}"
+    );
+    assert!(
+        ioc_file
+            .contains("filename\tREGSVR32[.]EXE-8461DBEE[.]pf\tknown_good\tevidence:events.jsonl"),
+        "{ioc_file}"
+    );
+    let pinned = &out[out.find("(fijado / pinned)").expect("pinned summary")..];
+    let pinned = &pinned[..pinned.find("  └").expect("end of the summary")];
+    assert!(
+        pinned.contains(
+            "SHA-256 908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53 ⚑ lista de valores legítimos"
+        ),
+        "{pinned}"
+    );
     assert!(!ioc_file.contains("http://10.10.10.5"), "{ioc_file}");
 
     // Playbook, the stage already reached, the actions with MTTC.

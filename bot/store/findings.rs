@@ -192,3 +192,14 @@ pub async fn list_open_by_reporter(
         .collect::<Result<_, _>>()
         .context("failed to decode findings")
 }
+
+/// Replaces the parsed finding kept in `body`.
+pub async fn update_body(conn: &mut AnyConnection, id: &str, body: &str) -> anyhow::Result<()> {
+    sqlx::query("UPDATE findings SET body = $1 WHERE id = $2")
+        .bind(body)
+        .bind(id)
+        .execute(conn)
+        .await
+        .with_context(|| format!("failed to update finding {id}"))?;
+    Ok(())
+}

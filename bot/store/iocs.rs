@@ -138,3 +138,42 @@ pub async fn list_for_finding(
         .collect::<Result<_, sqlx::Error>>()
         .context("failed to decode indicator rows")
 }
+
+/// Adds `flag` to the flags of a finding's indicator unless it has it.
+/// Returns whether a row changed.
+pub async fn add_flag(
+    conn: &mut AnyConnection,
+    finding_id: &str,
+    kind: &str,
+    value: &str,
+    flag: &str,
+) -> anyhow::Result<bool> {
+    let rows = sqlx::query(
+        "SELECT id, flags FROM iocs WHERE finding_id = $1 AND kind = $2 AND value = $3",
+    )
+    .bind(finding_id)
+    .bind(kind)
+    .bind(value)
+    .fetch_all(&mut *conn)
+    .await
+    .with_context(|| format!("failed to read the flags of an indicator of {finding_id}"))?;
+    let mut changed = false;
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let flags: String = row.try_get("flags")?;
+        let mut list: Vec<String> = serde_json::from_str(&flags).unwrap_or_default();
+        if list.iter().any(|existing| existing == flag) {
+            continue;
+        }
+        list.push(flag.to_string());
+        list.sort();
+        sqlx::query("UPDATE iocs SET flags = $1 WHERE id = $2")
+            .bind(serde_json::to_string(&list)?)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("failed to flag an indicator of {finding_id}"))?;
+        changed = true;
+    }
+    Ok(changed)
+}

@@ -11,7 +11,10 @@ use crate::app::context::Ctx;
 use crate::app::effects::{Effect, Target};
 use crate::app::error::{CommandResult, UserError};
 use crate::app::view::{self, kind};
+use crate::domain::finding::ParsedFinding;
+use crate::domain::ioc::{IocFlag, IocKind};
 use crate::domain::metrics::earliest_activity;
+use crate::domain::rules::WindowsFiles;
 use crate::domain::types::Tlp;
 use crate::store::{self, files::NewFile, iocs::IocRow};
 
@@ -84,13 +87,28 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         if let Ok(text) = std::str::from_utf8(&attachment.content) {
             first_activity = earliest_activity(text, ctx.now).map(store::to_millis);
             let source = format!("evidence:{}", attachment.name);
-            for ioc in ctx
-                .shared
-                .extractor
-                .extract(text)
-                .into_iter()
-                .take(MAX_IOCS_PER_FILE)
+            // Indicators the file shows to be Windows's own files get the
+            // known_good flag, also those the finding listed before.
+            let windows = WindowsFiles::read(&[text]);
+            let known_good = view::flag_code(IocFlag::KnownGood);
+            for (kind, value) in &existing {
+                let listed = serde_json::from_value::<IocKind>(json!(kind));
+                if listed.is_ok_and(|listed| windows.contains(listed, value)) {
+                    store::iocs::add_flag(ctx.conn, &id, kind, value, &known_good).await?;
+                }
+            }
+            // The cards and the incident summary show the parsed finding.
+            if let Some(current) = store::findings::get(ctx.conn, &id).await?
+                && let Ok(mut parsed) = serde_json::from_str::<ParsedFinding>(&current.body)
+                && windows.flag(&mut parsed.iocs) > 0
             {
+                let body = serde_json::to_string(&parsed).map_err(anyhow::Error::from)?;
+                store::findings::update_body(ctx.conn, &id, &body).await?;
+            }
+            let mut extracted = ctx.shared.extractor.extract(text);
+            extracted.truncate(MAX_IOCS_PER_FILE);
+            windows.flag(&mut extracted);
+            for ioc in extracted {
                 let code = view::kind_code(ioc.kind);
                 if existing
                     .iter()

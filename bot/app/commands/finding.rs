@@ -13,13 +13,16 @@ use crate::domain::finding::{
     Field, FindingError, FindingErrors, ParsedFinding, parse_finding_all,
 };
 use crate::domain::metrics::earliest_activity;
+use crate::domain::rules::WindowsFiles;
 use crate::domain::stage::Stage;
 use crate::domain::types::Tlp;
 use crate::store::{self, findings::FindingRow, iocs::IocRow};
 
 pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
-    let parsed = parse_finding_all(args, ctx.shared.catalog, &ctx.shared.extractor)
+    let mut parsed = parse_finding_all(args, ctx.shared.catalog, &ctx.shared.extractor)
         .map_err(finding_errors)?;
+    let evidence: Vec<&str> = parsed.evidence.iter().map(String::as_str).collect();
+    WindowsFiles::read(&evidence).flag(&mut parsed.iocs);
     let number = store::counters::next(ctx.conn, "finding").await?;
     let id = format!("F-{number}");
     let now = ctx.now_millis();

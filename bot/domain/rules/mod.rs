@@ -71,7 +71,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::domain::attack::{Catalog, Resolved, Status};
-use crate::domain::ioc::{Extractor, Ioc, IocKind};
+use crate::domain::ioc::{Extractor, Ioc, IocFlag, IocKind};
 use crate::domain::types::{Severity, fold};
 
 pub use blocklist::{BlockEntry, Blocklist, BlocklistKind, Excluded, ExclusionReason};
@@ -217,26 +217,62 @@ pub fn propose(input: &RuleInput) -> Vec<Proposal> {
     proposals
 }
 
-/// Returns the indicators of `input` that the evidence shows to be
-/// Windows's own files: hashes of Windows system files, and names of the
-/// prefetch files Windows wrote. Blocking the first breaks Windows and
-/// blocking the second stops nothing, so exports do not mark either for
-/// blocking.
+/// What the evidence shows of Windows's own files: hashes of Windows system
+/// files, and names of the prefetch files Windows wrote. Blocking the first
+/// breaks Windows and blocking the second stops nothing, so neither is
+/// marked for blocking.
+#[derive(Debug, Default)]
+pub struct WindowsFiles {
+    system_hashes: BTreeMap<String, String>,
+    prefetch_names: BTreeMap<String, String>,
+}
+
+impl WindowsFiles {
+    /// Reads the Sysmon events in `evidence`.
+    pub fn read(evidence: &[&str]) -> Self {
+        let events = evidence::parse(evidence);
+        Self {
+            system_hashes: evidence::system_file_hashes(&events),
+            prefetch_names: evidence::prefetch_files(&events),
+        }
+    }
+
+    /// Returns whether the evidence shows the indicator to be a Windows file.
+    pub fn contains(&self, kind: IocKind, value: &str) -> bool {
+        let value = value.to_ascii_lowercase();
+        match kind {
+            IocKind::Md5 | IocKind::Sha1 | IocKind::Sha256 => {
+                self.system_hashes.contains_key(&value)
+            }
+            IocKind::Filename => self.prefetch_names.contains_key(&value),
+            _ => false,
+        }
+    }
+
+    /// Adds the `known_good` flag to the indicators that are Windows files,
+    /// so no card, list or file offers them for blocking. Returns how many
+    /// indicators got the flag.
+    pub fn flag(&self, iocs: &mut [Ioc]) -> usize {
+        let mut flagged = 0;
+        for ioc in iocs.iter_mut() {
+            if self.contains(ioc.kind, &ioc.value) && !ioc.flags.contains(&IocFlag::KnownGood) {
+                ioc.flags.push(IocFlag::KnownGood);
+                ioc.flags.sort();
+                flagged += 1;
+            }
+        }
+        flagged
+    }
+}
+
+/// Returns the indicators of `input` that its evidence shows to be Windows
+/// files (see [`WindowsFiles`]).
 pub fn windows_files(input: &RuleInput<'_>) -> Vec<(IocKind, String)> {
-    let context = Context::new(input);
+    let files = WindowsFiles::read(input.evidence);
     input
         .iocs
         .iter()
-        .filter(|ioc| {
-            let value = ioc.value.to_ascii_lowercase();
-            match ioc.kind {
-                IocKind::Md5 | IocKind::Sha1 | IocKind::Sha256 => {
-                    context.system_files.contains_key(&value)
-                }
-                IocKind::Filename => context.prefetch_files.contains_key(&value),
-                _ => false,
-            }
-        })
+        .filter(|ioc| files.contains(ioc.kind, &ioc.value))
         .map(|ioc| (ioc.kind, ioc.value.clone()))
         .collect()
 }
