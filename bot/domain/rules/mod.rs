@@ -217,7 +217,7 @@ pub fn propose(input: &RuleInput) -> Vec<Proposal> {
     proposals
 }
 
-/// What the evidence shows of Windows's own files: hashes of Windows system
+/// Windows's own files as the evidence shows them: hashes of Windows system
 /// files, and names of the prefetch files Windows wrote. Blocking the first
 /// breaks Windows and blocking the second stops nothing, so neither is
 /// marked for blocking.
