@@ -478,7 +478,7 @@ async fn replies_write_commands_with_the_adapter_prefix(db: Db) {
         "{out}"
     );
     assert!(
-        out.contains("No conozco el comando !findng. ¿Querías decir !finding?"),
+        out.contains("No conozco el comando «findng». ¿Querías decir !finding?"),
         "{out}"
     );
     assert!(out.contains("!handoff es solo para estos roles"), "{out}");

@@ -323,7 +323,8 @@ async fn room_kind(
 /// Checks size and roles, then runs the command's handler.
 async fn dispatch(ctx: &mut Ctx<'_>, invocation: &Invocation<'_>) -> error::CommandResult {
     let Some(command) = invocation.command else {
-        let typed = ctx.command_text(invocation.word);
+        // The word alone: the adapter may have rewritten the prefix typed.
+        let typed = invocation.word;
         let error = match command::suggest(invocation.word) {
             Some(suggestion) => UserError::new("unknown_command")
                 .arg("command", typed)

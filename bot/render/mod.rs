@@ -583,6 +583,32 @@ mod tests {
     }
 
     #[test]
+    fn error_list_renders_one_line_per_mistake_and_the_count() {
+        let renderer = Renderer::embedded().unwrap();
+        let message = Message {
+            template: "error".into(),
+            lang: Lang::En,
+            context: serde_json::json!({
+                "key": "error.missing_decision",
+                "args": { "id": "F-1" },
+                "also": [{ "key": "error.missing_decision", "args": { "id": "F-2" } }],
+                "more": 3,
+            }),
+        };
+        let text = renderer.render(&message, Format::Plain).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert!(
+            lines[1].starts_with("⚠ ") && lines[1].contains("F-2"),
+            "{text}"
+        );
+        assert_eq!(
+            lines[2],
+            "Mistakes not shown: 3. Fix these and send it again to see the rest."
+        );
+    }
+
+    #[test]
     fn slash_prefix_changes_nothing() {
         let mention = CommandMention::new("/", &["status"]).unwrap();
         assert!(matches!(

@@ -18,7 +18,7 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let Some(found) = command::split(&text).and_then(|invocation| invocation.command) else {
         let suggestion = ctx.command_text(command::suggest(value).unwrap_or("help"));
         return Err(UserError::new("unknown_command")
-            .arg("command", ctx.command_text(value))
+            .arg("command", value)
             .arg("suggestion", suggestion)
             .into());
     };
