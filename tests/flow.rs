@@ -490,6 +490,22 @@ async fn replies_write_commands_with_the_adapter_prefix(db: Db) {
     assert!(!out.contains("/handoff"), "{out}");
 }
 
+async fn public_hosts_and_users_are_defanged_in_cards(db: Db) {
+    let h = hunter(db).await;
+    let text = "--- @ana:hunt #caza\n/finding Beacon desde web01.example.com\n\
+                equipos: web01.example.com, 198.51.100.20, WORKSTATION5.mordor.local\n\
+                usuarios: bob@example.com, MORDOR\\pgustavo\n";
+    run_transcript(&h, text, "assets").await;
+    let out = h.output.text();
+    for live in ["web01.example.com", "198.51.100.20", "bob@example.com"] {
+        assert!(!out.contains(live), "{live} is live in: {out}");
+    }
+    assert!(out.contains("Beacon desde web01[.]example[.]com"), "{out}");
+    // The organization's own names stay as typed.
+    assert!(out.contains("WORKSTATION5.mordor.local"), "{out}");
+    assert!(out.contains("MORDOR\\pgustavo"), "{out}");
+}
+
 async fn red_finding_stays_in_incident_room(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Exfiltración a secreto.example.net\ntlp: red\nequipos: SRV-NOMINAS\niocs:\n- 203.0.113.66\n--- @luis:ir #ir\n/handoff F-1 accept\n--- @luis:ir #ir\n/status all\n";
@@ -538,6 +554,7 @@ on_both_databases!(
     handoff_without_decision_names_it,
     finding_with_two_mistakes_lists_both,
     replies_write_commands_with_the_adapter_prefix,
+    public_hosts_and_users_are_defanged_in_cards,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

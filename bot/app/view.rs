@@ -240,8 +240,11 @@ fn defang_occurrences(text: &str, ioc: &Ioc) -> String {
 
 /// Builds the card context of a parsed finding, without the parts that need
 /// the database (files, overlaps). Free text is defanged, and the caller
-/// applies the TLP rule.
-pub fn finding(id: &str, reporter: &str, parsed: &ParsedFinding) -> Value {
+/// applies the TLP rule. `assets` are the hosts and users that read as
+/// public names, addresses or e-mail addresses: they are not indicators, but
+/// chat clients would make them links, so they are defanged too, in their
+/// lists and in the text.
+pub fn finding(id: &str, reporter: &str, parsed: &ParsedFinding, assets: &[Ioc]) -> Value {
     let techniques: Vec<Value> = parsed
         .techniques
         .iter()
@@ -254,25 +257,33 @@ pub fn finding(id: &str, reporter: &str, parsed: &ParsedFinding) -> Value {
             })
         })
         .collect();
+    let mut linkable = parsed.iocs.clone();
+    linkable.extend(assets.iter().cloned());
     let evidence: Vec<String> = parsed
         .evidence
         .iter()
-        .map(|block| defang_text(block, &parsed.iocs))
+        .map(|block| defang_text(block, &linkable))
         .collect();
+    let defang_all = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .map(|value| defang_text(value, assets))
+            .collect()
+    };
     json!({
         "id": id,
         "restricted": false,
-        "title": defang_text(&parsed.title, &parsed.iocs),
-        "hypothesis": parsed.hypothesis.as_deref().map(|text| defang_text(text, &parsed.iocs)),
+        "title": defang_text(&parsed.title, &linkable),
+        "hypothesis": parsed.hypothesis.as_deref().map(|text| defang_text(text, &linkable)),
         "techniques": techniques,
-        "hosts": parsed.hosts,
-        "users": parsed.users,
+        "hosts": defang_all(&parsed.hosts),
+        "users": defang_all(&parsed.users),
         "severity": parsed.severity.as_str(),
         "confidence": parsed.confidence.as_str(),
         "tlp_label": parsed.tlp.label(),
         "iocs": parsed.iocs.iter().map(ioc).collect::<Vec<_>>(),
         "evidence": evidence,
-        "notes": defang_text(&parsed.notes, &parsed.iocs),
+        "notes": defang_text(&parsed.notes, &linkable),
         "files": [],
         "warnings": warnings(parsed),
         "defaults": parsed.defaults_applied.iter().map(|field| field.as_str()).collect::<Vec<_>>(),

@@ -12,6 +12,7 @@ use crate::domain::attack::AttackError;
 use crate::domain::finding::{
     Field, FindingError, FindingErrors, ParsedFinding, parse_finding_all,
 };
+use crate::domain::ioc::{Ioc, IocFlag};
 use crate::domain::metrics::earliest_activity;
 use crate::domain::rules::WindowsFiles;
 use crate::domain::stage::Stage;
@@ -149,7 +150,20 @@ async fn full_card(ctx: &mut Ctx<'_>, row: &FindingRow) -> anyhow::Result<Value>
         .iter()
         .map(view::file)
         .collect();
-    let mut card = view::finding(&row.id, &row.reporter, &parsed);
+    // Internal names and private addresses stay as typed: they name the
+    // organization's own machines, which responders copy into their tools.
+    let assets: Vec<Ioc> = parsed
+        .hosts
+        .iter()
+        .chain(&parsed.users)
+        .filter_map(|value| ctx.shared.extractor.classify_one(value).ok())
+        .filter(|asset| {
+            !asset.has_flag(IocFlag::Private)
+                && !asset.has_flag(IocFlag::Loopback)
+                && !asset.has_flag(IocFlag::LinkLocal)
+        })
+        .collect();
+    let mut card = view::finding(&row.id, &row.reporter, &parsed, &assets);
     card["files"] = json!(files);
     card["overlaps"] = json!(overlaps);
     card["incident"] = json!(row.incident_id);
