@@ -32,10 +32,17 @@ fn finding(c: &mut Criterion) {
     c.bench_function("finding_parse_extract_render", |b| {
         b.iter(|| {
             let parsed = parse_finding(&input, catalog, &extractor).expect("valid finding");
+            // As the app does: hosts and users are classified for defanging.
+            let assets: Vec<_> = parsed
+                .hosts
+                .iter()
+                .chain(&parsed.users)
+                .filter_map(|value| extractor.classify_one(value).ok())
+                .collect();
             let message = Message {
                 template: "finding_card".into(),
                 lang: Lang::Es,
-                context: serde_json::json!({ "f": view::finding("F-1", "@ana", &parsed) }),
+                context: serde_json::json!({ "f": view::finding("F-1", "@ana", &parsed, &assets) }),
             };
             renderer.render(&message, Format::Html).expect("renders")
         })
