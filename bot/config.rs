@@ -201,6 +201,12 @@ impl MatrixConfig {
                 "matrix.user is missing: set the bot's user ID (@bot:example.org) in the [matrix] section or in HUNTBRIDGE_MATRIX__USER"
             );
         }
+        let user = self.user.trim();
+        if self.access_token.is_some() && !(user.starts_with('@') && user.contains(':')) {
+            bail!(
+                "matrix.user {user:?} must be a full user ID (@bot:example.org) when matrix.access_token is used"
+            );
+        }
         if self.device_name.trim().is_empty() {
             bail!("matrix.device_name is empty: name the bot's device (huntbridge)");
         }
@@ -576,6 +582,21 @@ mod tests {
         let text = format!("{:#}", matrix.validate().unwrap_err());
         assert!(text.contains("contains a user name or password"), "{text}");
         assert!(!text.contains("HsSecret"), "{text}");
+    }
+
+    #[test]
+    fn access_token_needs_a_full_user_id() {
+        let mut matrix = MatrixConfig {
+            homeserver: "http://127.0.0.1:8008".into(),
+            user: "huntbridge".into(),
+            access_token: Some(Secret::new("token-value")),
+            ..MatrixConfig::default()
+        };
+        let text = format!("{:#}", matrix.validate().unwrap_err());
+        assert!(text.contains("must be a full user ID"), "{text}");
+        assert!(!text.contains("token-value"), "{text}");
+        matrix.user = "@huntbridge:localhost".into();
+        assert!(matrix.validate().is_ok());
     }
 
     #[test]
