@@ -506,6 +506,18 @@ async fn public_hosts_and_users_are_defanged_in_cards(db: Db) {
     assert!(out.contains("MORDOR\\pgustavo"), "{out}");
 }
 
+async fn evidence_without_a_file_says_how_to_attach_one(db: Db) {
+    let h = hunter(db).await;
+    let text = "--- @ana:hunt #caza\n/finding Beacon\n--- @ana:hunt #caza\n/evidence F-1\n";
+    run_transcript(&h, text, "no-file").await;
+    let out = h.output.text();
+    assert!(
+        out.contains("No llegó ningún archivo con /evidence F-1. En Matrix, responde al mensaje del archivo con /evidence F-1"),
+        "{out}"
+    );
+    assert!(!out.contains("«-»"), "{out}");
+}
+
 async fn red_finding_stays_in_incident_room(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Exfiltración a secreto.example.net\ntlp: red\nequipos: SRV-NOMINAS\niocs:\n- 203.0.113.66\n--- @luis:ir #ir\n/handoff F-1 accept\n--- @luis:ir #ir\n/status all\n";
@@ -555,6 +567,7 @@ on_both_databases!(
     finding_with_two_mistakes_lists_both,
     replies_write_commands_with_the_adapter_prefix,
     public_hosts_and_users_are_defanged_in_cards,
+    evidence_without_a_file_says_how_to_attach_one,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

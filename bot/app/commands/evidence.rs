@@ -37,10 +37,12 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         .ok_or_else(|| UserError::new("finding_not_found").arg("id", &id))?;
     let attachments = ctx.event.attachments.clone();
     if attachments.is_empty() {
-        let name = if names.is_empty() { "-" } else { names };
-        return Err(UserError::new("missing_attachment")
-            .arg("value", name)
-            .into());
+        return Err(if names.is_empty() {
+            UserError::new("missing_attachment_no_name").arg("id", &id)
+        } else {
+            UserError::new("missing_attachment").arg("value", names)
+        }
+        .into());
     }
     if attachments.len() > MAX_FILES_PER_COMMAND {
         return Err(UserError::new("too_many")
