@@ -37,6 +37,9 @@ pub(super) struct Fields {
     /// A list key with no value yet, with its line.
     awaiting_value: Option<(Field, usize)>,
     warnings: Vec<FindingWarning>,
+    /// Mistakes after the first in one comma-separated value, for
+    /// `parse_finding_all` to report with it.
+    pub(super) later_errors: Vec<FindingError>,
 }
 
 impl Fields {
@@ -139,8 +142,24 @@ impl Fields {
             } else if field == Field::Evidence {
                 self.add_item(field, value, line, catalog, extractor)?;
             } else {
+                // Every bad value of the line is reported, until a limit is
+                // reached: the values after that would only repeat it.
+                let mut first_error = None;
                 for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-                    self.add_item(field, part, line, catalog, extractor)?;
+                    let Err(error) = self.add_item(field, part, line, catalog, extractor) else {
+                        continue;
+                    };
+                    let limit = matches!(error, FindingError::TooMany { .. });
+                    match first_error {
+                        None => first_error = Some(error),
+                        Some(_) => self.later_errors.push(error),
+                    }
+                    if limit {
+                        break;
+                    }
+                }
+                if let Some(error) = first_error {
+                    return Err(error);
                 }
             }
             return Ok(());

@@ -170,6 +170,7 @@ pub fn parse_finding_all(
         }
         if let Err(error) = fields.add(element, catalog, extractor) {
             errors.push(error);
+            errors.append(&mut fields.later_errors);
         }
     }
     if !errors.is_empty() {

@@ -744,3 +744,17 @@ fn first_error_matches_the_full_list() {
         parse_all(input).unwrap_err().errors[0]
     );
 }
+
+#[test]
+fn every_bad_value_of_a_comma_list_is_reported() {
+    let errors = parse_all("Beacon\niocs: foo bar, 198.51.100.7, 1.2.3, 999.9.9.9").unwrap_err();
+    let values: Vec<String> = errors
+        .errors
+        .iter()
+        .map(|error| match error {
+            FindingError::InvalidIoc { value, line, .. } => format!("{line}:{value}"),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(values, ["2:foo bar", "2:1.2.3", "2:999.9.9.9"]);
+}
