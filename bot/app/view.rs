@@ -57,8 +57,29 @@ pub fn ioc(ioc: &Ioc) -> Value {
     json!({
         "kind": kind_code(ioc.kind),
         "value": ioc.defanged(),
-        "flags": ioc.flags.iter().map(|flag| flag_code(*flag)).collect::<Vec<_>>(),
+        "flags": ioc.flags.iter().map(|flag| flag_label(ioc, *flag)).collect::<Vec<_>>(),
     })
+}
+
+/// Returns the catalog key, under `flag.`, that names `flag` on `ioc`. The
+/// `private` flag of a name (a domain, an e-mail address or a URL on a
+/// name) reads "internal name", because it is not an address.
+fn flag_label(ioc: &Ioc, flag: IocFlag) -> String {
+    let names_an_address = match ioc.kind {
+        IocKind::Ipv4 | IocKind::Ipv6 | IocKind::Cidr => true,
+        IocKind::Url => url::Url::parse(&ioc.value).is_ok_and(|url| {
+            matches!(
+                url.host(),
+                Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_))
+            )
+        }),
+        _ => false,
+    };
+    if flag == IocFlag::Private && !names_an_address {
+        "internal_name".to_string()
+    } else {
+        flag_code(flag)
+    }
 }
 
 /// Rebuilds a domain indicator from a stored row.
@@ -426,6 +447,32 @@ mod tests {
         assert_eq!(
             defang_text("Conexión a 10.10.10.5 desde SRV-Ñandú", &iocs),
             "Conexión a 10[.]10[.]10[.]5 desde SRV-Ñandú"
+        );
+    }
+
+    #[test]
+    fn private_names_read_internal_and_private_addresses_read_private() {
+        let flagged = |kind, value: &str| Ioc {
+            kind,
+            value: value.to_string(),
+            flags: vec![IocFlag::Private],
+        };
+        let labels = |ioc: Ioc| super::ioc(&ioc)["flags"].clone();
+        assert_eq!(
+            labels(flagged(IocKind::Ipv4, "10.0.0.5")),
+            json!(["private"])
+        );
+        assert_eq!(
+            labels(flagged(IocKind::Url, "http://10.10.10.5:8444/a.sct")),
+            json!(["private"])
+        );
+        assert_eq!(
+            labels(flagged(IocKind::Domain, "workstation5.mordor.local")),
+            json!(["internal_name"])
+        );
+        assert_eq!(
+            labels(flagged(IocKind::Url, "http://intranet.corp.local/x")),
+            json!(["internal_name"])
         );
     }
 }
