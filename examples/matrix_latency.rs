@@ -441,17 +441,24 @@ async fn start_echo(
 /// When the tester's sync delivered each reply, by the event it replies to.
 type ReplyTimes = Arc<Mutex<HashMap<OwnedEventId, SeenReply>>>;
 
+/// The homeserver's timestamp (`origin_server_ts`, ms) of each text message
+/// the tester's sync delivered, by event ID.
+type ServerTimes = Arc<Mutex<HashMap<OwnedEventId, u64>>>;
+
 /// A reply as the tester's sync delivered it.
 struct SeenReply {
     sender: OwnedUserId,
     event_id: OwnedEventId,
     seen: Instant,
+    /// The homeserver's timestamp of the reply, in ms.
+    server_ts: u64,
 }
 
 /// Ana: sends the load and records when replies arrive in her sync.
 struct Tester {
     client: Client,
     replies: ReplyTimes,
+    sent_server_times: ServerTimes,
     _sync: tokio::task::JoinHandle<()>,
 }
 
@@ -459,11 +466,22 @@ impl Tester {
     async fn login(url: &str, user: &UserId, password: &str, device: &str) -> anyhow::Result<Self> {
         let client = login(url, user, password, device).await?;
         let replies: ReplyTimes = Arc::default();
+        let sent_server_times: ServerTimes = Arc::default();
         let recorded = replies.clone();
+        let recorded_sent = sent_server_times.clone();
         client.add_event_handler(move |event: OriginalSyncRoomMessageEvent| {
             let seen = Instant::now();
             let recorded = recorded.clone();
+            let recorded_sent = recorded_sent.clone();
             async move {
+                let server_ts: u64 = event.origin_server_ts.get().into();
+                if matches!(event.content.msgtype, MessageType::Text(_)) {
+                    recorded_sent
+                        .lock()
+                        .unwrap()
+                        .insert(event.event_id, server_ts);
+                    return;
+                }
                 if !matches!(event.content.msgtype, MessageType::Notice(_)) {
                     return;
                 }
@@ -476,6 +494,7 @@ impl Tester {
                             sender: event.sender,
                             event_id: event.event_id,
                             seen,
+                            server_ts,
                         });
                 }
             }
@@ -484,6 +503,7 @@ impl Tester {
         Ok(Self {
             client,
             replies,
+            sent_server_times,
             _sync: sync,
         })
     }
@@ -595,6 +615,32 @@ impl Tester {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
 
+        // The tester's own messages come back in the same syncs as the
+        // replies, or earlier.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            let known = self.sent_server_times.lock().unwrap();
+            if sent.iter().all(|s| known.contains_key(&s.event_id)) {
+                break;
+            }
+            drop(known);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let server_latencies: Vec<Option<Duration>> = {
+            let replies = self.replies.lock().unwrap();
+            let sent_times = self.sent_server_times.lock().unwrap();
+            sent.iter()
+                .map(|s| {
+                    let reply = replies
+                        .get(&s.event_id)
+                        .filter(|reply| reply.sender == responder)?;
+                    let sent_ts = *sent_times.get(&s.event_id)?;
+                    Some(Duration::from_millis(
+                        reply.server_ts.saturating_sub(sent_ts),
+                    ))
+                })
+                .collect()
+        };
         let replies = self.replies.lock().unwrap();
         let replies_to_sent: Vec<Option<(OwnedEventId, Duration)>> = sent
             .iter()
@@ -616,6 +662,7 @@ impl Tester {
         Ok(Phase {
             sent,
             latencies,
+            server_latencies,
             reply_ids,
             send_span,
         })
@@ -636,6 +683,9 @@ struct Sent {
 struct Phase {
     sent: Vec<Sent>,
     latencies: Vec<Option<Duration>>,
+    /// Time from each message to its reply by the homeserver's timestamps
+    /// (`origin_server_ts`): the tester's sync is not part of it.
+    server_latencies: Vec<Option<Duration>>,
     /// The reply to each message, when one arrived.
     reply_ids: Vec<Option<OwnedEventId>>,
     /// Time from the first to the last scheduled send.
@@ -652,6 +702,8 @@ impl Phase {
         latencies.sort();
         let mut send_requests: Vec<Duration> = self.sent.iter().map(|s| s.send_request).collect();
         send_requests.sort();
+        let mut server: Vec<Duration> = self.server_latencies.iter().flatten().copied().collect();
+        server.sort();
         LatencyStats {
             sent: self.sent.len(),
             replied: latencies.len(),
@@ -661,6 +713,8 @@ impl Phase {
             p99: percentile(&latencies, 99.0),
             max: latencies.last().copied(),
             send_request_p50: percentile(&send_requests, 50.0),
+            server_p50: percentile(&server, 50.0),
+            server_p99: percentile(&server, 99.0),
         }
     }
 
@@ -714,6 +768,9 @@ struct LatencyStats {
     p99: Option<Duration>,
     max: Option<Duration>,
     send_request_p50: Option<Duration>,
+    /// Percentiles of the latencies by the homeserver's timestamps.
+    server_p50: Option<Duration>,
+    server_p99: Option<Duration>,
 }
 
 impl LatencyStats {
@@ -726,6 +783,8 @@ impl LatencyStats {
             "p99_ms": self.p99.map(as_ms),
             "max_ms": self.max.map(as_ms),
             "send_request_p50_ms": self.send_request_p50.map(as_ms),
+            "server_p50_ms": self.server_p50.map(as_ms),
+            "server_p99_ms": self.server_p99.map(as_ms),
         })
     }
 }
@@ -1061,11 +1120,29 @@ impl Results {
             millis(self.floor.send_request_p50),
             millis(self.bot.send_request_p50)
         );
+        println!(
+            "| p50 by server timestamps | {} | {} |",
+            millis(self.floor.server_p50),
+            millis(self.bot.server_p50)
+        );
+        println!(
+            "| p99 by server timestamps | {} | {} |",
+            millis(self.floor.server_p99),
+            millis(self.bot.server_p99)
+        );
 
         println!();
         match self.ratio() {
             Some(ratio) => println!("bot p50 / floor p50 = {ratio:.2} (goal: at most 1.10)"),
             None => println!("bot p50 / floor p50: n/a"),
+        }
+        if let (Some(bot), Some(floor)) = (self.bot.server_p50, self.floor.server_p50) {
+            println!(
+                "by server timestamps: bot p50 / floor p50 = {:.2} ({} / {})",
+                as_ms(bot) / as_ms(floor).max(f64::EPSILON),
+                millis(Some(bot)),
+                millis(Some(floor))
+            );
         }
         println!(
             "bot memory: idle VmRSS {:.1} MiB (goal: at most 30 MB = 28.6 MiB), idle VmHWM {:.1} MiB, \
