@@ -619,11 +619,13 @@ impl Tester {
         // replies, or earlier.
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            let known = self.sent_server_times.lock().unwrap();
-            if sent.iter().all(|s| known.contains_key(&s.event_id)) {
+            let all_known = {
+                let known = self.sent_server_times.lock().unwrap();
+                sent.iter().all(|s| known.contains_key(&s.event_id))
+            };
+            if all_known {
                 break;
             }
-            drop(known);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let server_latencies: Vec<Option<Duration>> = {
