@@ -183,16 +183,16 @@ impl MatrixConfig {
                 "matrix.homeserver is missing: set the homeserver URL in the [matrix] section or in HUNTBRIDGE_MATRIX__HOMESERVER"
             );
         }
-        let shown = crate::store::redact_url(homeserver);
+        let redacted = crate::store::redact_url(homeserver);
         let url = url::Url::parse(homeserver).with_context(|| {
-            format!("matrix.homeserver {shown:?} is not a valid URL: use https://host[:port]")
+            format!("matrix.homeserver {redacted:?} is not a valid URL: use https://host[:port]")
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            bail!("matrix.homeserver {shown:?} must start with http:// or https://");
+            bail!("matrix.homeserver {redacted:?} must start with http:// or https://");
         }
         if !url.username().is_empty() || url.password().is_some() {
             bail!(
-                "matrix.homeserver {shown:?} contains a user name or password: remove it, and set \
+                "matrix.homeserver {redacted:?} contains a user name or password: remove it, and set \
                  matrix.password or matrix.access_token instead"
             );
         }
@@ -279,7 +279,7 @@ impl Config {
         figment = figment.merge(Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
             // HUNTBRIDGE_LOG sets the log filter, HUNTBRIDGE_TEST_* belong to
             // the test suite, and the other two to scripts/synapse.sh and
-            // scripts/check-container.sh; none is configuration.
+            // scripts/check-container.sh. None of them is configuration.
             let key = key.as_str().to_ascii_lowercase();
             !NOT_CONFIGURATION.contains(&key.as_str()) && !key.starts_with("test")
         }));
@@ -565,7 +565,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_far_from_every_key_gets_no_suggestion() {
+    fn distant_unknown_key_no_suggestion() {
         let error = matrix_config("[matrix]\nzzz = 1").unwrap_err();
         let text = format!("{error:#}");
         assert!(text.contains("unknown key \"matrix.zzz\""), "{text}");
@@ -573,7 +573,7 @@ mod tests {
     }
 
     #[test]
-    fn homeserver_with_credentials_is_rejected_without_showing_them() {
+    fn homeserver_with_credentials_rejected() {
         let matrix = MatrixConfig {
             homeserver: "http://bob:HsSecret@127.0.0.1:8008".into(),
             user: "@bot:localhost".into(),

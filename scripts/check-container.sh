@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Checks a container image built from deploy/Containerfile on this machine:
-# starts a test Synapse on 127.0.0.1 (scripts/synapse.sh, its own work folder
-# target/container-synapse), then runs scripts/container-smoke.py, which
-# starts the image with host networking, has it reply to a /finding, restarts
-# it on the same volume and checks that the session was restored and no reply
-# was posted twice. Synapse is stopped at the end, also when a step fails.
+# Checks a container image built from deploy/Containerfile on this machine.
+# It starts a test Synapse on 127.0.0.1 with scripts/synapse.sh, in its own
+# work folder target/container-synapse. Then scripts/container-smoke.py starts
+# the image with host networking, has it reply to a /finding, restarts it on
+# the same volume and checks that the session was restored and no reply was
+# posted twice. Synapse is stopped at the end, also when a step fails.
 #
 # Usage: scripts/check-container.sh IMAGE [ENGINE ARGS...]
 #   IMAGE        the image to check, e.g. localhost/huntbridge:latest

@@ -139,7 +139,7 @@ async fn regsvr32_case_in_spanish(db: Db) {
         "{ioc_file}"
     );
     // The hash Ana listed is powershell.exe's, as the events file shows: the
-    // IOC file and the pinned summary flag it, so nobody blocks it.
+    // IOC file and the pinned summary flag it, so neither offers it for blocking.
     assert!(
         ioc_file.contains(
             "sha256\t908b64b1971a979c7e3e8ce4621945cba84854cb98d76367b791a6e22b5f6d53\tknown_good\tfinding"
@@ -506,7 +506,7 @@ async fn public_hosts_and_users_are_defanged_in_cards(db: Db) {
     assert!(out.contains("MORDOR\\pgustavo"), "{out}");
 }
 
-async fn evidence_without_a_file_says_how_to_attach_one(db: Db) {
+async fn evidence_without_file_explains_attaching(db: Db) {
     let h = hunter(db).await;
     let text = "--- @ana:hunt #caza\n/finding Beacon\n--- @ana:hunt #caza\n/evidence F-1\n";
     run_transcript(&h, text, "no-file").await;
@@ -567,7 +567,7 @@ on_both_databases!(
     finding_with_two_mistakes_lists_both,
     replies_write_commands_with_the_adapter_prefix,
     public_hosts_and_users_are_defanged_in_cards,
-    evidence_without_a_file_says_how_to_attach_one,
+    evidence_without_file_explains_attaching,
     red_finding_stays_in_incident_room,
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,

@@ -62,7 +62,7 @@ const WORDS: &[(&str, Command)] = &[
     ("exportar", Command::Export),
 ];
 
-/// Every command word, English and Spanish.
+/// Returns every command word, English and Spanish.
 pub fn words() -> Vec<&'static str> {
     WORDS.iter().map(|(word, _)| *word).collect()
 }

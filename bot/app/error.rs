@@ -12,7 +12,7 @@ pub struct UserError {
     pub args: Vec<(String, String)>,
     /// Further mistakes in the same input, each shown on its own line.
     pub also: Vec<UserError>,
-    /// Mistakes found but not listed in `also`; the reply counts them.
+    /// Mistakes found but not listed in `also`. The reply counts them.
     pub more: usize,
 }
 

@@ -451,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn private_names_read_internal_and_private_addresses_read_private() {
+    fn private_flag_labels_by_kind() {
         let flagged = |kind, value: &str| Ioc {
             kind,
             value: value.to_string(),

@@ -203,7 +203,8 @@ impl CommandMention {
             });
         }
         let mut words: Vec<&str> = words.to_vec();
-        // Longest first, so a word is never cut at a shorter one.
+        // Longest first, so that a shorter word does not match the start of a
+        // longer one.
         words.sort_by_key(|word| std::cmp::Reverse(word.len()));
         let alternatives: Vec<String> = words.iter().map(|word| regex::escape(word)).collect();
         // A mention starts a line or follows a character that cannot be
@@ -563,7 +564,7 @@ mod tests {
     }
 
     #[test]
-    fn error_context_stored_before_the_error_list_still_renders() {
+    fn old_error_context_renders() {
         // Outbox entries written by an earlier version have no `also` and
         // no `more`.
         let renderer = Renderer::embedded().unwrap();
@@ -583,7 +584,7 @@ mod tests {
     }
 
     #[test]
-    fn error_list_renders_one_line_per_mistake_and_the_count() {
+    fn error_list_renders_each_line() {
         let renderer = Renderer::embedded().unwrap();
         let message = Message {
             template: "error".into(),

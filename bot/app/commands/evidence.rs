@@ -4,6 +4,7 @@
 
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use tracing::warn;
 
 use super::{finding_id, first_word};
 use crate::app::MAX_FILE_BYTES;
@@ -66,6 +67,17 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
     let actor = ctx.actor.id.clone();
     let mut added_files = Vec::new();
     let mut new_iocs = 0usize;
+    // The cards and the incident summary show the parsed finding, so the
+    // flags added below go into its body too, written once after the loop.
+    let known_good = view::flag_code(IocFlag::KnownGood);
+    let mut parsed = match serde_json::from_str::<ParsedFinding>(&finding.body) {
+        Ok(parsed) => Some(parsed),
+        Err(error) => {
+            warn!(finding = %id, error = %error, "stored finding body is invalid, its flags stay as they are");
+            None
+        }
+    };
+    let mut body_changed = false;
     for attachment in &attachments {
         let sha256 = hex::encode(Sha256::digest(&attachment.content));
         let file_id = store::files::insert(
@@ -92,20 +104,14 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
             // Indicators the file shows to be Windows's own files get the
             // known_good flag, also those the finding listed before.
             let windows = WindowsFiles::read(&[text]);
-            let known_good = view::flag_code(IocFlag::KnownGood);
             for (kind, value) in &existing {
                 let listed = serde_json::from_value::<IocKind>(json!(kind));
                 if listed.is_ok_and(|listed| windows.contains(listed, value)) {
                     store::iocs::add_flag(ctx.conn, &id, kind, value, &known_good).await?;
                 }
             }
-            // The cards and the incident summary show the parsed finding.
-            if let Some(current) = store::findings::get(ctx.conn, &id).await?
-                && let Ok(mut parsed) = serde_json::from_str::<ParsedFinding>(&current.body)
-                && windows.flag(&mut parsed.iocs) > 0
-            {
-                let body = serde_json::to_string(&parsed).map_err(anyhow::Error::from)?;
-                store::findings::update_body(ctx.conn, &id, &body).await?;
+            if let Some(parsed) = parsed.as_mut() {
+                body_changed |= windows.flag(&mut parsed.iocs) > 0;
             }
             let mut extracted = ctx.shared.extractor.extract(text);
             extracted.truncate(MAX_IOCS_PER_FILE);
@@ -153,6 +159,11 @@ pub async fn run(ctx: &mut Ctx<'_>, args: &str) -> CommandResult {
         added_files.push(
             json!({ "name": attachment.name, "size": attachment.content.len(), "sha256": sha256 }),
         );
+    }
+
+    if body_changed && let Some(parsed) = &parsed {
+        let body = serde_json::to_string(parsed).map_err(anyhow::Error::from)?;
+        store::findings::update_body(ctx.conn, &id, &body).await?;
     }
 
     let tlp = finding.tlp.parse::<Tlp>().unwrap_or(Tlp::Amber);

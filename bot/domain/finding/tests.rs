@@ -718,7 +718,7 @@ fn empty_title_does_not_hide_line_mistakes() {
 }
 
 #[test]
-fn list_key_without_value_before_unknown_key_is_reported() {
+fn empty_list_before_unknown_key() {
     let errors = parse_all("Beacon\ntécnicas:\nseveridd: alta").unwrap_err();
     let codes: Vec<&str> = errors.errors.iter().map(FindingError::code).collect();
     assert_eq!(codes, ["finding_missing_value", "finding_unknown_key"]);
@@ -746,7 +746,7 @@ fn first_error_matches_the_full_list() {
 }
 
 #[test]
-fn every_bad_value_of_a_comma_list_is_reported() {
+fn comma_list_reports_every_value() {
     let errors = parse_all("Beacon\niocs: foo bar, 198.51.100.7, 1.2.3, 999.9.9.9").unwrap_err();
     let values: Vec<String> = errors
         .errors

@@ -186,7 +186,10 @@ pub(super) fn exclusion(context: &Context, ioc: &Ioc) -> Option<Excluded> {
     };
 
     if matches!(ioc.kind, IocKind::Md5 | IocKind::Sha1 | IocKind::Sha256)
-        && let Some(path) = context.system_files.get(&ioc.value.to_ascii_lowercase())
+        && let Some(path) = context
+            .windows
+            .system_hashes
+            .get(&ioc.value.to_ascii_lowercase())
     {
         return Some(excluded(
             ExclusionReason::SystemComponent,

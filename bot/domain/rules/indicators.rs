@@ -18,11 +18,7 @@ pub(super) fn drafts(context: &Context) -> Vec<RuleDraft> {
         .iocs
         .iter()
         .filter(|ioc| ioc.flags.is_empty())
-        .filter(|ioc| {
-            let value = ioc.value.to_ascii_lowercase();
-            !context.system_files.contains_key(&value)
-                && !context.prefetch_files.contains_key(&value)
-        })
+        .filter(|ioc| !context.windows.contains(ioc.kind, &ioc.value))
         .collect();
     let of_kinds = |kinds: &[IocKind]| -> Vec<&Ioc> {
         usable

@@ -223,17 +223,23 @@ pub fn propose(input: &RuleInput) -> Vec<Proposal> {
 /// marked for blocking.
 #[derive(Debug, Default)]
 pub struct WindowsFiles {
+    /// SHA-256, SHA-1 and MD5 values of Windows system files, lowercase,
+    /// with the path of the file.
     system_hashes: BTreeMap<String, String>,
+    /// Lowercase prefetch file names, with their paths.
     prefetch_names: BTreeMap<String, String>,
 }
 
 impl WindowsFiles {
     /// Reads the Sysmon events in `evidence`.
     pub fn read(evidence: &[&str]) -> Self {
-        let events = evidence::parse(evidence);
+        Self::from_events(&evidence::parse(evidence))
+    }
+
+    fn from_events(events: &[SysmonEvent]) -> Self {
         Self {
-            system_hashes: evidence::system_file_hashes(&events),
-            prefetch_names: evidence::prefetch_files(&events),
+            system_hashes: evidence::system_file_hashes(events),
+            prefetch_names: evidence::prefetch_files(events),
         }
     }
 
@@ -287,25 +293,19 @@ struct Context<'a> {
     // an address or domain seen only in the evidence is not checked against
     // those entries.
     extractor: Extractor,
-    /// SHA-256, SHA-1 and MD5 values of Windows system files in the evidence,
-    /// lowercase, with the path of the file.
-    system_files: BTreeMap<String, String>,
-    /// Lowercase names of the prefetch files the evidence shows Windows
-    /// writing, with their paths.
-    prefetch_files: BTreeMap<String, String>,
+    /// Windows's own files in the evidence.
+    windows: WindowsFiles,
 }
 
 impl<'a> Context<'a> {
     fn new(input: &'a RuleInput<'a>) -> Self {
         let events = evidence::parse(input.evidence);
-        let system_files = evidence::system_file_hashes(&events);
-        let prefetch_files = evidence::prefetch_files(&events);
+        let windows = WindowsFiles::from_events(&events);
         Context {
             input,
             events,
             extractor: Extractor::default(),
-            system_files,
-            prefetch_files,
+            windows,
         }
     }
 

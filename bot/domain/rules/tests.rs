@@ -1062,7 +1062,7 @@ fn scriptlet_rule_generalises_command_line() {
 }
 
 #[test]
-fn shipped_case_windows_files_are_the_system_hash_and_the_prefetch_name() {
+fn shipped_case_windows_files() {
     let mut case = shipped_case();
     case.iocs
         .extend(classify(&["REGSVR32.EXE-8461DBEE.pf", "launcher.sct"]));
