@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -18,15 +18,20 @@ use tracing::{debug, error, info, warn};
 use super::App;
 use super::effects::{Effect, Target};
 use crate::chat::{ChatAdapter, Delivered, Delivery, DeliveryError};
-use crate::store::{self, outbox::OutboxRow};
+use crate::store::{self, outbox::PendingHead};
 
 /// Attempts before an entry is given up and marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// First retry delay; doubles per attempt up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
-/// Entries read per pass.
-const BATCH: i64 = 200;
+/// Pending entries the worker looks at in one read. Only their IDs and
+/// schedules are read each time; an effect is read to learn its order key
+/// once, and again when it is delivered.
+const HEADS: i64 = 5_000;
+/// Entries of one order key handed to one delivery task; the rest follow in
+/// the next task.
+const GROUP_LIMIT: usize = 50;
 
 /// Counts from one pass over the outbox.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,23 +44,39 @@ pub struct DrainReport {
     pub waiting: usize,
 }
 
-/// Pending entries grouped by order key, read at `now`.
+/// Due entries grouped by order key, read at `now`.
 struct Plan {
     now: i64,
-    groups: Vec<(String, Vec<(OutboxRow, Effect)>)>,
+    groups: Vec<Group>,
     /// Entries marked failed while reading (undecodable).
     failed: usize,
+    /// Entries left for later: not due yet, or behind one that is not.
+    waiting: usize,
+}
+
+/// The due entries of one order key, oldest first.
+struct Group {
+    key: String,
+    entries: Vec<(PendingHead, Effect)>,
+    /// Entries of the key that come after `entries` in this plan.
+    behind: usize,
 }
 
 /// Delivers outbox entries for one platform.
 pub struct OutboxWorker<A: ChatAdapter> {
     app: App,
     adapter: Arc<A>,
+    /// The order key of each pending entry already read, by entry ID.
+    keys: Mutex<HashMap<i64, String>>,
 }
 
 impl<A: ChatAdapter> OutboxWorker<A> {
     pub fn new(app: App, adapter: Arc<A>) -> Self {
-        Self { app, adapter }
+        Self {
+            app,
+            adapter,
+            keys: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Delivers everything that is due, repeating while deliveries unblock
@@ -96,14 +117,19 @@ impl<A: ChatAdapter> OutboxWorker<A> {
             // were stored, or a retry may have come due.
             if busy.len() < limit {
                 let busy_keys: HashSet<String> = busy.values().cloned().collect();
-                match this.plan(&busy_keys).await {
+                let planning = std::time::Instant::now();
+                match this.plan(&busy_keys, limit - busy.len()).await {
                     Ok(plan) => {
-                        for (key, group) in plan.groups {
-                            if busy.len() >= limit {
-                                break;
-                            }
+                        debug!(
+                            groups = plan.groups.len(),
+                            busy = busy.len(),
+                            elapsed_us = planning.elapsed().as_micros() as u64,
+                            "outbox read"
+                        );
+                        for group in plan.groups {
                             let worker = Arc::clone(&this);
                             let now = plan.now;
+                            let key = group.key.clone();
                             let task = tasks
                                 .spawn(async move { worker.deliver_in_order(group, now).await });
                             busy.insert(task.id(), key);
@@ -134,15 +160,16 @@ impl<A: ChatAdapter> OutboxWorker<A> {
     /// groups, up to the adapter's limit at once. Inside a group entries go
     /// one at a time; the first that cannot go now holds back the rest.
     async fn pass(&self) -> anyhow::Result<DrainReport> {
-        let plan = self.plan(&HashSet::new()).await?;
+        let plan = self.plan(&HashSet::new(), usize::MAX).await?;
         let mut report = DrainReport {
             failed: plan.failed,
+            waiting: plan.waiting,
             ..DrainReport::default()
         };
         let limit = self.adapter.concurrent_deliveries().max(1);
         let now = plan.now;
         let results: Vec<anyhow::Result<DrainReport>> = stream::iter(plan.groups)
-            .map(|(_, group)| self.deliver_in_order(group, now))
+            .map(|group| self.deliver_in_order(group, now))
             .buffer_unordered(limit)
             .collect()
             .await;
@@ -156,67 +183,151 @@ impl<A: ChatAdapter> OutboxWorker<A> {
         Ok(report)
     }
 
-    /// Reads the pending entries and groups them by order key, oldest key
-    /// first, leaving out the keys in `busy`. Undecodable entries are marked
-    /// failed.
-    async fn plan(&self, busy: &HashSet<String>) -> anyhow::Result<Plan> {
+    /// Reads the pending entries and groups the due ones by order key,
+    /// oldest key first, leaving out the keys in `busy`. Returns at most
+    /// `slots` groups, with their effects read. Undecodable entries are
+    /// marked failed.
+    ///
+    /// Each call reads only the IDs and schedules of the pending entries. An
+    /// entry's effect is read and decoded the first time it is seen, to learn
+    /// its order key, and again when its group is returned.
+    async fn plan(&self, busy: &HashSet<String>, slots: usize) -> anyhow::Result<Plan> {
         let store = self.app.store();
         let platform = self.adapter.platform().to_string();
-        let rows = {
+        let heads = {
             let mut conn = store.conn().await?;
-            store::outbox::pending(&mut conn, &platform, BATCH).await?
+            store::outbox::pending_heads(&mut conn, &platform, HEADS).await?
         };
+        let now = store::to_millis(Utc::now());
         let mut plan = Plan {
-            now: store::to_millis(Utc::now()),
+            now,
             groups: Vec::new(),
             failed: 0,
+            waiting: 0,
         };
-        let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
-        let mut group_of_key: HashMap<String, usize> = HashMap::new();
-        for row in rows {
-            let effect: Effect = match serde_json::from_str(&row.effect) {
-                Ok(effect) => effect,
-                Err(cause) => {
-                    error!(outbox = row.id, error = %cause, "undecodable outbox entry dropped");
-                    let mut conn = store.conn().await?;
-                    store::outbox::mark_failed(&mut conn, row.id, "undecodable effect").await?;
-                    plan.failed += 1;
+
+        // Entries seen for the first time: read, decode and key them.
+        let unknown: Vec<i64> = {
+            let mut keys = lock(&self.keys);
+            let pending: HashSet<i64> = heads.iter().map(|head| head.id).collect();
+            keys.retain(|id, _| pending.contains(id));
+            heads
+                .iter()
+                .map(|head| head.id)
+                .filter(|id| !keys.contains_key(id))
+                .collect()
+        };
+        let mut decoded: HashMap<i64, Effect> = HashMap::new();
+        if !unknown.is_empty() {
+            let rows = {
+                let mut conn = store.conn().await?;
+                store::outbox::effects(&mut conn, &unknown).await?
+            };
+            let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
+            for (id, json) in rows {
+                match serde_json::from_str::<Effect>(&json) {
+                    Ok(effect) => {
+                        let key = self.order_key(&effect, &mut room_incidents).await?;
+                        lock(&self.keys).insert(id, key);
+                        decoded.insert(id, effect);
+                    }
+                    Err(cause) => {
+                        error!(outbox = id, error = %cause, "undecodable outbox entry dropped");
+                        let mut conn = store.conn().await?;
+                        store::outbox::mark_failed(&mut conn, id, "undecodable effect").await?;
+                        plan.failed += 1;
+                    }
+                }
+            }
+        }
+
+        // Group the due entries by key, in ID order. A key's entries after
+        // one that is not due wait with it.
+        let mut groups: Vec<(String, Vec<PendingHead>, usize)> = Vec::new();
+        {
+            let keys = lock(&self.keys);
+            let mut group_of_key: HashMap<&str, usize> = HashMap::new();
+            let mut stopped: HashSet<&str> = HashSet::new();
+            for head in &heads {
+                let Some(key) = keys.get(&head.id) else {
+                    continue;
+                };
+                if busy.contains(key) {
                     continue;
                 }
-            };
-            let key = self.order_key(&effect, &mut room_incidents).await?;
-            if busy.contains(&key) {
-                continue;
-            }
-            let index = match group_of_key.get(&key) {
-                Some(index) => *index,
-                None => {
-                    plan.groups.push((key.clone(), Vec::new()));
-                    group_of_key.insert(key, plan.groups.len() - 1);
-                    plan.groups.len() - 1
+                if stopped.contains(key.as_str()) {
+                    plan.waiting += 1;
+                    continue;
                 }
-            };
-            plan.groups[index].1.push((row, effect));
+                let index = match group_of_key.get(key.as_str()) {
+                    Some(index) => *index,
+                    None => {
+                        groups.push((key.clone(), Vec::new(), 0));
+                        group_of_key.insert(key, groups.len() - 1);
+                        groups.len() - 1
+                    }
+                };
+                let group = &mut groups[index];
+                if head.next_attempt_at > now {
+                    stopped.insert(key);
+                    plan.waiting += 1;
+                } else if group.1.len() < GROUP_LIMIT {
+                    group.1.push(*head);
+                } else {
+                    group.2 += 1;
+                }
+            }
+        }
+
+        // Read the effects of the groups handed out now.
+        for (key, heads, behind) in groups.into_iter().filter(|group| !group.1.is_empty()) {
+            if plan.groups.len() >= slots {
+                break;
+            }
+            let missing: Vec<i64> = heads
+                .iter()
+                .map(|head| head.id)
+                .filter(|id| !decoded.contains_key(id))
+                .collect();
+            if !missing.is_empty() {
+                let mut conn = store.conn().await?;
+                for (id, json) in store::outbox::effects(&mut conn, &missing).await? {
+                    // It decoded when it was first read.
+                    if let Ok(effect) = serde_json::from_str::<Effect>(&json) {
+                        decoded.insert(id, effect);
+                    }
+                }
+            }
+            // An entry that is gone (delivered or failed meanwhile) ends the
+            // group, so a later entry cannot overtake it.
+            let mut entries = Vec::with_capacity(heads.len());
+            let mut cut = 0;
+            for head in &heads {
+                match decoded.remove(&head.id) {
+                    Some(effect) if cut == 0 => entries.push((*head, effect)),
+                    _ => cut += 1,
+                }
+            }
+            if !entries.is_empty() {
+                plan.groups.push(Group {
+                    key,
+                    entries,
+                    behind: behind + cut,
+                });
+            }
         }
         Ok(plan)
     }
 
     /// Delivers the entries of one order key, oldest first, until one has to
-    /// wait (not due, its room missing, a retry) or fails permanently.
-    async fn deliver_in_order(
-        &self,
-        group: Vec<(OutboxRow, Effect)>,
-        now: i64,
-    ) -> anyhow::Result<DrainReport> {
+    /// wait (its room missing, a retry) or fails permanently.
+    async fn deliver_in_order(&self, group: Group, now: i64) -> anyhow::Result<DrainReport> {
         let store = self.app.store();
         let mut report = DrainReport::default();
-        let total = group.len();
-        for (done, (row, effect)) in group.into_iter().enumerate() {
-            let held_back = total - done;
-            if row.next_attempt_at > now {
-                report.waiting += held_back;
-                break;
-            }
+        let total = group.entries.len();
+        for (done, (row, effect)) in group.entries.into_iter().enumerate() {
+            let held_back = total - done + group.behind;
+            let preparing = std::time::Instant::now();
             let delivery = match self.prepare(&effect).await {
                 Ok(Some(delivery)) => delivery,
                 Ok(None) => {
@@ -232,6 +343,11 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                 }
             };
             let idempotency_key = format!("hb-{}", row.id);
+            debug!(
+                outbox = row.id,
+                prepare_us = preparing.elapsed().as_micros() as u64,
+                "outbox delivery started"
+            );
             match self.adapter.deliver(&idempotency_key, delivery).await {
                 Ok(delivered) => {
                     self.record_delivery(&row, &effect, &delivered).await?;
@@ -385,7 +501,7 @@ impl<A: ChatAdapter> OutboxWorker<A> {
 
     async fn record_delivery(
         &self,
-        row: &OutboxRow,
+        row: &PendingHead,
         effect: &Effect,
         delivered: &Delivered,
     ) -> anyhow::Result<()> {
@@ -395,8 +511,14 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                 .room_id
                 .as_deref()
                 .context("the adapter created a room but returned no room ID")?;
-            store::rooms::bind_incident(&mut tx, &row.platform, room_id, incident, lang.as_str())
-                .await?;
+            store::rooms::bind_incident(
+                &mut tx,
+                self.adapter.platform(),
+                room_id,
+                incident,
+                lang.as_str(),
+            )
+            .await?;
             info!(incident = %incident, room = %room_id, "incident room created");
         }
         let result = serde_json::to_string(delivered)?;
@@ -412,6 +534,12 @@ impl<A: ChatAdapter> OutboxWorker<A> {
         debug!(outbox = row.id, "delivered");
         Ok(())
     }
+}
+
+/// Locks the key cache, also after a panic elsewhere, because a panic
+/// cannot leave the cache inconsistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
 }
 
 /// Frees the order key of an ended delivery task and logs its failure. The

@@ -71,6 +71,70 @@ pub async fn pending(
         .context("failed to decode outbox rows")
 }
 
+/// The scheduling columns of a pending entry, read without its effect so
+/// the worker can look at many entries cheaply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingHead {
+    pub id: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+}
+
+/// Pending entries for `platform` in ID order, without their effects.
+pub async fn pending_heads(
+    conn: &mut AnyConnection,
+    platform: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<PendingHead>> {
+    let rows = sqlx::query(
+        "SELECT id, attempts, next_attempt_at FROM outbox \
+         WHERE platform = $1 AND status = 'pending' ORDER BY id LIMIT $2",
+    )
+    .bind(platform)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .context("failed to read the outbox")?;
+    rows.iter()
+        .map(|row| {
+            Ok(PendingHead {
+                id: row.try_get("id")?,
+                attempts: row.try_get("attempts")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .context("failed to decode outbox rows")
+}
+
+/// Entries read per query by [`effects`].
+const IDS_PER_QUERY: usize = 500;
+
+/// Returns the effect JSON of each listed entry that is still pending, in ID
+/// order.
+pub async fn effects(conn: &mut AnyConnection, ids: &[i64]) -> anyhow::Result<Vec<(i64, String)>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_QUERY) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, effect FROM outbox WHERE status = 'pending' AND id IN ({}) ORDER BY id",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *conn)
+            .await
+            .context("failed to read outbox effects")?;
+        for row in &rows {
+            found.push((row.try_get("id")?, row.try_get("effect")?));
+        }
+    }
+    Ok(found)
+}
+
 /// Records a delivery: the platform's response as JSON (`result`) and the ID
 /// of the message it posted, if any, which [`delivered_effect`] looks up.
 pub async fn mark_delivered(

@@ -99,6 +99,7 @@ pub(super) async fn on_message(
     let Some(text) = message_command(inbound, &event) else {
         return;
     };
+    debug!(room = %room.room_id(), event = %event.event_id, "matrix command received");
     if let Some(marker) = inbound.abort_on.as_deref()
         && text.contains(marker)
     {

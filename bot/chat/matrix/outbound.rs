@@ -132,7 +132,7 @@ pub async fn post(
             .await
             .map_err(|error| classify("failed to pin the message", &error))?;
     }
-    debug!(room = %room.room_id(), event = %event_id, "notice sent");
+    debug!(room = %room.room_id(), event = %event_id, key, reply_to, "notice sent");
     Ok(Delivered {
         room_id: Some(room.room_id().to_string()),
         message_id: Some(event_id.to_string()),
