@@ -572,6 +572,7 @@ on_both_databases!(
     failed_upload_keeps_room_order,
     red_overlap_not_named_outside,
     overlap_list_names_five_cases,
+    overlap_count_is_capped_for_common_indicators,
     amber_strict_label_outside,
 );
 
@@ -675,6 +676,25 @@ async fn overlap_list_names_five_cases(db: Db) {
         last.contains("aparece en F-6, F-5, F-4, F-3, F-2 y 1 más"),
         "{last}"
     );
+}
+
+async fn overlap_count_is_capped_for_common_indicators(db: Db) {
+    let h = hunter(db).await;
+    let cases = huntbridge::app::view::MAX_OVERLAP_READ + 2;
+    let text: String = (1..=cases)
+        .map(|n| format!("--- @ana:hunt #caza\n/finding Escaneo {n}\niocs:\n- 203.0.113.77\n"))
+        .collect();
+    run_transcript(&h, &text, "common").await;
+    let out = h.output.text();
+    let last = &out[out
+        .find(&format!("F-{cases}: Escaneo {cases}"))
+        .expect("last card")..];
+    // The newest MAX_OVERLAP_READ cases are read, the new finding among
+    // them: 5 are named and the rest counted as "at least".
+    let more = huntbridge::app::view::MAX_OVERLAP_READ - 1 - 5;
+    let named: Vec<String> = (1..=5).map(|back| format!("F-{}", cases - back)).collect();
+    let expected = format!("aparece en {} y {more}+ más", named.join(", "));
+    assert!(last.contains(&expected), "{expected} not in {last}");
 }
 
 async fn amber_strict_label_outside(db: Db) {

@@ -311,11 +311,103 @@ async fn second_claim_fails_until_release(db: Db) {
     other.close().await;
 }
 
+async fn outbox_heads_skip_finished_entries(db: Db) {
+    let t = test_store(db).await;
+    let mut conn = t.store.conn().await.unwrap();
+    let first = store::outbox::enqueue(&mut conn, "shell", "{\"a\":1}", 10)
+        .await
+        .unwrap();
+    let second = store::outbox::enqueue(&mut conn, "shell", "{\"a\":2}", 10)
+        .await
+        .unwrap();
+    let third = store::outbox::enqueue(&mut conn, "shell", "{\"a\":3}", 10)
+        .await
+        .unwrap();
+    store::outbox::enqueue(&mut conn, "matrix", "{}", 10)
+        .await
+        .unwrap();
+    store::outbox::mark_delivered(&mut conn, second, "{}", None, 20)
+        .await
+        .unwrap();
+    store::outbox::mark_retry(&mut conn, third, "timeout", 99)
+        .await
+        .unwrap();
+
+    let heads = store::outbox::pending_heads(&mut conn, "shell", 10)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = heads.iter().map(|head| head.id).collect();
+    assert_eq!(ids, vec![first, third]);
+    assert_eq!(heads[1].attempts, 1);
+    assert_eq!(heads[1].next_attempt_at, 99);
+    let limited = store::outbox::pending_heads(&mut conn, "shell", 1)
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 1);
+
+    // The delivered entry is left out; the others come in ID order.
+    let effects = store::outbox::effects(&mut conn, &[third, second, first])
+        .await
+        .unwrap();
+    assert_eq!(
+        effects,
+        vec![
+            (first, "{\"a\":1}".to_string()),
+            (third, "{\"a\":3}".to_string())
+        ]
+    );
+    assert!(
+        store::outbox::effects(&mut conn, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn overlaps_read_newest_mentions_only(db: Db) {
+    let t = test_store(db).await;
+    let mut conn = t.store.conn().await.unwrap();
+    for finding in ["F-1", "F-2", "F-3"] {
+        let row = store::iocs::IocRow {
+            finding_id: Some(finding.into()),
+            incident_id: None,
+            kind: "ipv4".into(),
+            value: "203.0.113.7".into(),
+            flags: "[]".into(),
+            source: "finding".into(),
+            added_by: "@ana".into(),
+            created_at: 1,
+        };
+        store::iocs::insert(&mut conn, &row).await.unwrap();
+    }
+    let findings = |overlaps: &store::iocs::Overlaps| -> Vec<String> {
+        overlaps
+            .cases
+            .iter()
+            .filter_map(|case| case.finding.clone())
+            .collect()
+    };
+
+    let two = store::iocs::overlaps(&mut conn, "ipv4", "203.0.113.7", Some("F-3"), None, 2)
+        .await
+        .unwrap();
+    assert_eq!(findings(&two), vec!["F-2"]);
+    assert!(!two.complete);
+
+    let all = store::iocs::overlaps(&mut conn, "ipv4", "203.0.113.7", Some("F-3"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(findings(&all), vec!["F-2", "F-1"]);
+    assert!(all.complete);
+}
+
 on_both_databases!(
     second_claim_fails_until_release,
     inbound_event_recorded_once,
     counters_count_per_name,
     outbox_moves_through_states,
+    outbox_heads_skip_finished_entries,
+    overlaps_read_newest_mentions_only,
     rolled_back_transaction_leaves_nothing,
     findings_link_to_incident,
     file_content_round_trips,

@@ -15,6 +15,10 @@ use crate::store::{self, AnyConnection, files::FileMeta, incidents::IncidentRow,
 
 /// Cases named per indicator in an overlap list; the rest are counted.
 pub const MAX_OVERLAP_CASES: usize = 5;
+/// Cases read per indicator to build an overlap list. An indicator seen in
+/// more cases is counted as "N+ more", so a common value does not make every
+/// card read its whole history.
+pub const MAX_OVERLAP_READ: i64 = 100;
 
 /// Timeline entry kinds.
 pub mod kind {
@@ -375,8 +379,10 @@ pub fn timeline_entry(extractor: &Extractor, entry: &store::timeline::TimelineRo
 /// Other findings and incidents holding the same indicator that `room` may
 /// learn about: a TLP:RED case is not named outside its own incident room,
 /// so an overlap cannot reveal what a restricted case contains. Returns
-/// `{ioc, cases, more}`: the [`MAX_OVERLAP_CASES`] most recent cases and the
-/// count of the other visible ones, or `None` when no case is visible.
+/// `{ioc, cases, more, more_capped}`: the [`MAX_OVERLAP_CASES`] most recent
+/// cases and the count of the other visible ones among the
+/// [`MAX_OVERLAP_READ`] most recent (`more_capped` when older ones were not
+/// read), or `None` when no case is visible.
 pub async fn visible_overlaps(
     conn: &mut AnyConnection,
     room: &RoomKind,
@@ -391,9 +397,11 @@ pub async fn visible_overlaps(
         &ioc.value,
         exclude_finding,
         exclude_incident,
+        MAX_OVERLAP_READ,
     )
     .await?;
     let visible: Vec<Value> = found
+        .cases
         .into_iter()
         .filter(|case| {
             let tlp = case
@@ -411,7 +419,7 @@ pub async fn visible_overlaps(
     let more = visible.len().saturating_sub(MAX_OVERLAP_CASES);
     let cases: Vec<Value> = visible.into_iter().take(MAX_OVERLAP_CASES).collect();
     Ok(Some(
-        json!({ "ioc": self::ioc(ioc), "cases": cases, "more": more }),
+        json!({ "ioc": self::ioc(ioc), "cases": cases, "more": more, "more_capped": !found.complete }),
     ))
 }
 

@@ -583,6 +583,45 @@ mod tests {
         );
     }
 
+    /// Renders an `ioc_added` reply whose only line is one overlap list.
+    fn overlap_line(lang: Lang, overlap: serde_json::Value) -> String {
+        let renderer = Renderer::embedded().unwrap();
+        let message = Message {
+            template: "ioc_added".into(),
+            lang,
+            context: serde_json::json!({
+                "incident": "INC-1",
+                "added": [],
+                "skipped": 0,
+                "overlaps": [overlap],
+            }),
+        };
+        let text = renderer.render(&message, Format::Plain).unwrap();
+        text.lines().nth(1).unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn overlap_count_says_when_older_cases_were_not_read() {
+        let ioc = serde_json::json!({ "kind": "ipv4", "value": "203.0.113.7", "flags": [] });
+        let cases =
+            serde_json::json!([{ "finding": "F-9" }, { "finding": "F-8", "incident": "INC-2" }]);
+        let line = |lang, more, capped: Option<bool>| {
+            let mut overlap = serde_json::json!({ "ioc": ioc, "cases": cases, "more": more });
+            if let Some(capped) = capped {
+                overlap["more_capped"] = capped.into();
+            }
+            overlap_line(lang, overlap)
+        };
+        assert!(line(Lang::En, 3, Some(false)).ends_with("F-9, F-8 (INC-2) and 3 more"));
+        assert!(line(Lang::En, 95, Some(true)).ends_with("F-9, F-8 (INC-2) and 95+ more"));
+        assert!(line(Lang::En, 0, Some(true)).ends_with("F-9, F-8 (INC-2) and more"));
+        assert!(line(Lang::En, 0, Some(false)).ends_with("F-9, F-8 (INC-2)"));
+        assert!(line(Lang::Es, 95, Some(true)).ends_with("F-9, F-8 (INC-2) y 95+ más"));
+        assert!(line(Lang::Es, 0, Some(true)).ends_with("F-9, F-8 (INC-2) y más"));
+        // Outbox entries written by an earlier version have no `more_capped`.
+        assert!(line(Lang::Es, 2, None).ends_with("F-9, F-8 (INC-2) y 2 más"));
+    }
+
     #[test]
     fn error_list_renders_each_line() {
         let renderer = Renderer::embedded().unwrap();

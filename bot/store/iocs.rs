@@ -82,32 +82,45 @@ pub struct Overlap {
     pub tlp: Option<String>,
 }
 
+/// The cases [`overlaps`] read, and whether they are all there are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overlaps {
+    pub cases: Vec<Overlap>,
+    pub complete: bool,
+}
+
 /// Other findings and incidents that hold the same indicator value, the most
-/// recent first, without the ones given to exclude.
+/// recent first, without the ones given to exclude. Only the `limit` most
+/// recent mentions of the value are read, excluded ones included;
+/// `complete` is false when there may be older ones.
 pub async fn overlaps(
     conn: &mut AnyConnection,
     kind: &str,
     value: &str,
     exclude_finding: Option<&str>,
     exclude_incident: Option<&str>,
-) -> anyhow::Result<Vec<Overlap>> {
+    limit: i64,
+) -> anyhow::Result<Overlaps> {
     let rows = sqlx::query(
         "SELECT i.finding_id, COALESCE(i.incident_id, f.incident_id) AS incident_id, \
-                COALESCE(n.tlp, f.tlp) AS tlp, MAX(i.id) AS latest \
-         FROM iocs i \
+                COALESCE(n.tlp, f.tlp) AS tlp, MAX(i.id) AS latest, COUNT(*) AS mentions \
+         FROM (SELECT id, finding_id, incident_id FROM iocs \
+               WHERE kind = $1 AND value = $2 ORDER BY id DESC LIMIT $3) i \
          LEFT JOIN findings f ON f.id = i.finding_id \
          LEFT JOIN incidents n ON n.id = COALESCE(i.incident_id, f.incident_id) \
-         WHERE i.kind = $1 AND i.value = $2 \
          GROUP BY i.finding_id, COALESCE(i.incident_id, f.incident_id), COALESCE(n.tlp, f.tlp) \
          ORDER BY latest DESC",
     )
     .bind(kind)
     .bind(value)
+    .bind(limit)
     .fetch_all(conn)
     .await
     .context("failed to look up indicator overlaps")?;
     let mut found = Vec::new();
+    let mut mentions = 0i64;
     for row in rows {
+        mentions += row.try_get::<i64, _>("mentions")?;
         let finding: Option<String> = row.try_get("finding_id")?;
         let incident: Option<String> = row.try_get("incident_id")?;
         let same_finding = finding.is_some() && finding.as_deref() == exclude_finding;
@@ -120,7 +133,10 @@ pub async fn overlaps(
             });
         }
     }
-    Ok(found)
+    Ok(Overlaps {
+        cases: found,
+        complete: mentions < limit,
+    })
 }
 
 /// `(kind, value)` of every indicator of a finding.
