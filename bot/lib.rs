@@ -16,10 +16,12 @@
 //! - [`chat`]: adapters that translate platform events and deliveries
 //!   (the shell today; Matrix and Slack plug in at the same boundary).
 //! - [`config`]: defaults, TOML file and environment.
+//! - [`logging`]: default log filters.
 
 pub mod app;
 pub mod chat;
 pub mod config;
 pub mod domain;
+pub mod logging;
 pub mod render;
 pub mod store;

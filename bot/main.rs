@@ -19,18 +19,8 @@ use huntbridge::chat::shell::{self, ShellAdapter};
 use huntbridge::config::{Config, Secret};
 use huntbridge::domain::ioc::{Extractor, KnownGood, write_json_lines};
 use huntbridge::domain::types::Lang;
+use huntbridge::logging::{DEFAULT_LOG_FILTER, RUN_LOG_FILTER};
 use huntbridge::store::{Store, redact_url};
-
-/// Default log filter; `HUNTBRIDGE_LOG` replaces it (`debug`, `huntbridge=trace`).
-/// The shell prints the conversation on stdout, so it logs only warnings.
-const DEFAULT_LOG_FILTER: &str = "warn,sqlx=warn,hyper=warn,matrix_sdk=warn";
-/// Default log filter of `huntbridge run`: the bot's lifecycle at `info`,
-/// the libraries' warnings only.
-/// matrix-sdk warns after each send that the account has no room key
-/// backup; the bot does not use one, so that module logs errors only.
-const RUN_LOG_FILTER: &str = "info,sqlx=warn,hyper=warn,reqwest=warn,matrix_sdk=warn,\
-     matrix_sdk_base=warn,matrix_sdk_crypto=warn,matrix_sdk_crypto::backups=error,\
-     matrix_sdk_sqlite=warn,matrix_sdk_common=warn,ruma=warn";
 
 #[derive(Parser)]
 #[command(

@@ -22,6 +22,9 @@
 //!
 //! Each latency is the time from the start of Ana's send request to the
 //! moment Ana's own sync delivers the `m.notice` that replies to that event.
+//! Ana and Luis sync with the bot's own loop
+//! (`huntbridge::chat::matrix::sync_loop`), so all three read new events
+//! the same way.
 //! Every wait has a timeout, so the harness stops by itself. It refuses a
 //! homeserver that is not on the loopback interface.
 
@@ -38,6 +41,8 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::{Context, bail, ensure};
 use chrono::{DateTime, Utc};
 use clap::Parser;
+use huntbridge::chat::matrix::sync_loop;
+use huntbridge::logging::RUN_LOG_FILTER;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
 use matrix_sdk::ruma::api::client::room::create_room::v3::{
@@ -99,10 +104,11 @@ struct Args {
     #[arg(long, default_value = "target/bench-matrix")]
     out: PathBuf,
 
-    /// Log filter for the bot (`HUNTBRIDGE_LOG`). The debug lines time each
+    /// Log filter for the bot (`HUNTBRIDGE_LOG`). The default is the filter
+    /// of `huntbridge run` with the bot's own debug lines, which time each
     /// command inside the bot.
-    #[arg(long, default_value = "info,huntbridge=debug")]
-    bot_log: String,
+    #[arg(long)]
+    bot_log: Option<String>,
 }
 
 #[tokio::main]
@@ -184,7 +190,11 @@ async fn main() -> anyhow::Result<()> {
         bot_binary.display(),
         log_path.display()
     );
-    let mut bot = BotProcess::start(&bot_binary, &config_path, &log_path, &args.bot_log)?;
+    let bot_log = args
+        .bot_log
+        .clone()
+        .unwrap_or_else(|| format!("{RUN_LOG_FILTER},huntbridge=debug"));
+    let mut bot = BotProcess::start(&bot_binary, &config_path, &log_path, &bot_log)?;
     tester.wait_for_member(&hunting, &bot_user).await?;
     tester.wait_for_member(&ir, &bot_user).await?;
     tokio::time::sleep(IDLE_SETTLE).await;
@@ -385,9 +395,13 @@ async fn start_sync(client: Client) -> anyhow::Result<tokio::task::JoinHandle<()
         .filter(sync_events::v3::Filter::FilterDefinition(filter))
         .token(first.next_batch)
         .timeout(Duration::from_secs(10));
+    // The bot's own sync loop: matrix-sdk's `Client::sync` waits a second
+    // between requests that start less than a second apart, which would put
+    // up to a second of the tester's and the echo client's own waiting into
+    // every measurement.
     Ok(tokio::spawn(async move {
-        if let Err(error) = client.sync(settings).await {
-            eprintln!("sync loop ended: {error}");
+        if let Err(error) = sync_loop::run(&client, settings, |_| async {}).await {
+            eprintln!("sync loop ended: {error:#}");
         }
     }))
 }
@@ -628,21 +642,29 @@ impl Tester {
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let server_latencies: Vec<Option<Duration>> = {
+        let server_times: Vec<(Option<u64>, Option<u64>)> = {
             let replies = self.replies.lock().unwrap();
             let sent_times = self.sent_server_times.lock().unwrap();
             sent.iter()
                 .map(|s| {
                     let reply = replies
                         .get(&s.event_id)
-                        .filter(|reply| reply.sender == responder)?;
-                    let sent_ts = *sent_times.get(&s.event_id)?;
-                    Some(Duration::from_millis(
-                        reply.server_ts.saturating_sub(sent_ts),
-                    ))
+                        .filter(|reply| reply.sender == responder);
+                    (
+                        sent_times.get(&s.event_id).copied(),
+                        reply.map(|reply| reply.server_ts),
+                    )
                 })
                 .collect()
         };
+        let server_latencies = server_times
+            .iter()
+            .map(|(sent_ts, reply_ts)| {
+                Some(Duration::from_millis(
+                    (*reply_ts)?.saturating_sub((*sent_ts)?),
+                ))
+            })
+            .collect();
         let replies = self.replies.lock().unwrap();
         let replies_to_sent: Vec<Option<(OwnedEventId, Duration)>> = sent
             .iter()
@@ -664,6 +686,7 @@ impl Tester {
         Ok(Phase {
             sent,
             latencies,
+            server_times,
             server_latencies,
             reply_ids,
             send_span,
@@ -688,6 +711,8 @@ struct Phase {
     /// Time from each message to its reply by the homeserver's timestamps
     /// (`origin_server_ts`): the tester's sync is not part of it.
     server_latencies: Vec<Option<Duration>>,
+    /// The homeserver's timestamps (ms) of each message and of its reply.
+    server_times: Vec<(Option<u64>, Option<u64>)>,
     /// The reply to each message, when one arrived.
     reply_ids: Vec<Option<OwnedEventId>>,
     /// Time from the first to the last scheduled send.
@@ -721,20 +746,23 @@ impl Phase {
     }
 
     /// Returns one record per message, in sending order: its event ID, the
-    /// send request's duration, the reply's event ID and the latency (null
-    /// when no reply arrived).
+    /// send request's duration, the reply's event ID, the latency and the
+    /// homeserver's timestamps of both (null when no reply arrived).
     fn messages_json(&self) -> serde_json::Value {
         let records = self
             .sent
             .iter()
             .zip(&self.latencies)
             .zip(&self.reply_ids)
-            .map(|((sent, latency), reply_id)| {
+            .zip(&self.server_times)
+            .map(|(((sent, latency), reply_id), (sent_ts, reply_ts))| {
                 serde_json::json!({
                     "event_id": sent.event_id.as_str(),
                     "send_request_ms": as_ms(sent.send_request),
                     "reply_event_id": reply_id.as_ref().map(|id| id.as_str()),
                     "latency_ms": latency.map(as_ms),
+                    "server_ts": sent_ts,
+                    "reply_server_ts": reply_ts,
                 })
             })
             .collect();

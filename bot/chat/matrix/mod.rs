@@ -8,6 +8,8 @@
 //!   or a cut-short sync), read back from room history.
 //! - [`outbound`] and [`rooms`]: deliveries from the outbox worker as
 //!   `m.notice` messages with an HTML body, files and private rooms.
+//! - [`sync_loop`]: `/sync` requests one after another, without the pause
+//!   of matrix-sdk's own loop.
 //!
 //! [`run`] ties them together for `huntbridge run`.
 //!
@@ -21,6 +23,7 @@ mod outbound;
 mod reaction;
 mod rooms;
 mod session;
+pub mod sync_loop;
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -29,14 +32,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use matrix_sdk::Client;
 use matrix_sdk::config::SyncSettings;
 use matrix_sdk::ruma::UInt;
 use matrix_sdk::ruma::api::client::filter::FilterDefinition;
-use matrix_sdk::ruma::api::error::ErrorKind;
 use matrix_sdk::sync::SyncResponse;
-use matrix_sdk::{Client, LoopCtrl};
 use tokio::sync::watch;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::{ChatAdapter, Delivered, Delivery, DeliveryError};
 use crate::app::App;
@@ -55,9 +57,6 @@ pub const PLATFORM: &str = "matrix";
 const CONCURRENT_DELIVERIES: usize = 8;
 /// Long-poll time of one sync request.
 const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
-/// First and last pause after a failed sync request.
-const SYNC_FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const SYNC_MAX_BACKOFF: Duration = Duration::from_secs(60);
 
 /// Delivers outbox effects through a logged-in matrix-sdk client.
 pub struct MatrixAdapter {
@@ -283,41 +282,18 @@ async fn sync(
     }
     info!("matrix sync started");
 
-    let backoff = std::sync::Mutex::new(SYNC_FIRST_BACKOFF);
-    client
-        .sync_with_result_callback(settings, |result| {
-            let backoff = &backoff;
-            let inbound = &inbound;
-            async move {
-                match result {
-                    Ok(response) => {
-                        *backoff.lock().unwrap_or_else(|poison| poison.into_inner()) =
-                            SYNC_FIRST_BACKOFF;
-                        catch_up_limited(client, inbound, &response, floor).await;
-                        Ok(LoopCtrl::Continue)
-                    }
-                    Err(error) => {
-                        if let Some(ErrorKind::UnknownToken(_)) = error.client_api_error_kind() {
-                            return Err(error);
-                        }
-                        let delay = {
-                            let mut backoff =
-                                backoff.lock().unwrap_or_else(|poison| poison.into_inner());
-                            let delay = *backoff;
-                            *backoff = (delay * 2).min(SYNC_MAX_BACKOFF);
-                            delay
-                        };
-                        warn!(retry_in_ms = delay.as_millis() as u64, %error, "sync failed, will retry");
-                        tokio::time::sleep(delay).await;
-                        Ok(LoopCtrl::Continue)
-                    }
-                }
-            }
-        })
-        .await
-        .context(
-            "the homeserver no longer accepts the saved session: delete matrix.store_path to log in as a new device",
-        )
+    let inbound = &*inbound;
+    sync_loop::run(client, settings, move |response| async move {
+        let events: usize = response
+            .rooms
+            .joined
+            .values()
+            .map(|room| room.timeline.events.len())
+            .sum();
+        debug!(events, "sync response handled");
+        catch_up_limited(client, inbound, &response, floor).await;
+    })
+    .await
 }
 
 /// Catches up on each room whose timeline in `response` was cut short,
