@@ -62,6 +62,14 @@ struct Group {
     behind: usize,
 }
 
+/// The due entries of one order key before their effects are read.
+struct KeyHeads {
+    key: String,
+    heads: Vec<PendingHead>,
+    /// Due entries of the key beyond [`GROUP_LIMIT`].
+    behind: usize,
+}
+
 /// Delivers outbox entries for one platform.
 pub struct OutboxWorker<A: ChatAdapter> {
     app: App,
@@ -206,7 +214,58 @@ impl<A: ChatAdapter> OutboxWorker<A> {
             waiting: 0,
         };
 
-        // Entries seen for the first time: read, decode and key them.
+        let mut decoded = self.learn_keys(&heads, &mut plan.failed).await?;
+        let due = self.due_by_key(&heads, busy, now, &mut plan.waiting);
+        let handed_out: Vec<KeyHeads> = due.into_iter().take(slots).collect();
+
+        // Effects not decoded above were seen by an earlier call.
+        let missing: Vec<i64> = handed_out
+            .iter()
+            .flat_map(|group| &group.heads)
+            .map(|head| head.id)
+            .filter(|id| !decoded.contains_key(id))
+            .collect();
+        if !missing.is_empty() {
+            let mut conn = store.conn().await?;
+            for (id, json) in store::outbox::effects(&mut conn, &missing).await? {
+                // It decoded when it was first read, so an error cannot occur here.
+                if let Ok(effect) = serde_json::from_str::<Effect>(&json) {
+                    decoded.insert(id, effect);
+                }
+            }
+        }
+
+        for group in handed_out {
+            // An entry that is gone (delivered or failed meanwhile) ends the
+            // group, so a later entry cannot overtake it.
+            let mut entries = Vec::with_capacity(group.heads.len());
+            let mut cut = 0;
+            for head in &group.heads {
+                match decoded.remove(&head.id) {
+                    Some(effect) if cut == 0 => entries.push((*head, effect)),
+                    _ => cut += 1,
+                }
+            }
+            if !entries.is_empty() {
+                plan.groups.push(Group {
+                    key: group.key,
+                    entries,
+                    behind: group.behind + cut,
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Reads, decodes and keys the entries among `heads` seen for the first
+    /// time, and forgets the keys of entries no longer pending. Returns the
+    /// decoded effects; undecodable entries are marked failed and counted in
+    /// `failed`.
+    async fn learn_keys(
+        &self,
+        heads: &[PendingHead],
+        failed: &mut usize,
+    ) -> anyhow::Result<HashMap<i64, Effect>> {
         let unknown: Vec<i64> = {
             let mut keys = lock(&self.keys);
             let pending: HashSet<i64> = heads.iter().map(|head| head.id).collect();
@@ -217,106 +276,80 @@ impl<A: ChatAdapter> OutboxWorker<A> {
                 .filter(|id| !keys.contains_key(id))
                 .collect()
         };
-        let mut decoded: HashMap<i64, Effect> = HashMap::new();
-        if !unknown.is_empty() {
-            let rows = {
-                let mut conn = store.conn().await?;
-                store::outbox::effects(&mut conn, &unknown).await?
+        let mut decoded = HashMap::new();
+        if unknown.is_empty() {
+            return Ok(decoded);
+        }
+        let store = self.app.store();
+        let rows = {
+            let mut conn = store.conn().await?;
+            store::outbox::effects(&mut conn, &unknown).await?
+        };
+        let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
+        for (id, json) in rows {
+            match serde_json::from_str::<Effect>(&json) {
+                Ok(effect) => {
+                    let key = self.order_key(&effect, &mut room_incidents).await?;
+                    lock(&self.keys).insert(id, key);
+                    decoded.insert(id, effect);
+                }
+                Err(cause) => {
+                    error!(outbox = id, error = %cause, "undecodable outbox entry dropped");
+                    let mut conn = store.conn().await?;
+                    store::outbox::mark_failed(&mut conn, id, "undecodable effect").await?;
+                    *failed += 1;
+                }
+            }
+        }
+        Ok(decoded)
+    }
+
+    /// Groups the due entries among `heads` by their known key, in ID order,
+    /// leaving out the keys in `busy`. A key's entries after one that is not
+    /// due wait with it and are counted in `waiting`. Keys with no due entry
+    /// are left out.
+    fn due_by_key(
+        &self,
+        heads: &[PendingHead],
+        busy: &HashSet<String>,
+        now: i64,
+        waiting: &mut usize,
+    ) -> Vec<KeyHeads> {
+        let keys = lock(&self.keys);
+        let mut groups: Vec<KeyHeads> = Vec::new();
+        let mut group_of_key: HashMap<&str, usize> = HashMap::new();
+        let mut stopped: HashSet<&str> = HashSet::new();
+        for head in heads {
+            let Some(key) = keys.get(&head.id) else {
+                continue;
             };
-            let mut room_incidents: HashMap<String, Option<String>> = HashMap::new();
-            for (id, json) in rows {
-                match serde_json::from_str::<Effect>(&json) {
-                    Ok(effect) => {
-                        let key = self.order_key(&effect, &mut room_incidents).await?;
-                        lock(&self.keys).insert(id, key);
-                        decoded.insert(id, effect);
-                    }
-                    Err(cause) => {
-                        error!(outbox = id, error = %cause, "undecodable outbox entry dropped");
-                        let mut conn = store.conn().await?;
-                        store::outbox::mark_failed(&mut conn, id, "undecodable effect").await?;
-                        plan.failed += 1;
-                    }
-                }
+            if busy.contains(key) {
+                continue;
             }
-        }
-
-        // Group the due entries by key, in ID order. A key's entries after
-        // one that is not due wait with it.
-        let mut groups: Vec<(String, Vec<PendingHead>, usize)> = Vec::new();
-        {
-            let keys = lock(&self.keys);
-            let mut group_of_key: HashMap<&str, usize> = HashMap::new();
-            let mut stopped: HashSet<&str> = HashSet::new();
-            for head in &heads {
-                let Some(key) = keys.get(&head.id) else {
-                    continue;
-                };
-                if busy.contains(key) {
-                    continue;
-                }
-                if stopped.contains(key.as_str()) {
-                    plan.waiting += 1;
-                    continue;
-                }
-                let index = match group_of_key.get(key.as_str()) {
-                    Some(index) => *index,
-                    None => {
-                        groups.push((key.clone(), Vec::new(), 0));
-                        group_of_key.insert(key, groups.len() - 1);
-                        groups.len() - 1
-                    }
-                };
-                let group = &mut groups[index];
-                if head.next_attempt_at > now {
-                    stopped.insert(key);
-                    plan.waiting += 1;
-                } else if group.1.len() < GROUP_LIMIT {
-                    group.1.push(*head);
-                } else {
-                    group.2 += 1;
-                }
+            if stopped.contains(key.as_str()) {
+                *waiting += 1;
+                continue;
             }
-        }
-
-        // Read the effects of the groups handed out now.
-        for (key, heads, behind) in groups.into_iter().filter(|group| !group.1.is_empty()) {
-            if plan.groups.len() >= slots {
-                break;
-            }
-            let missing: Vec<i64> = heads
-                .iter()
-                .map(|head| head.id)
-                .filter(|id| !decoded.contains_key(id))
-                .collect();
-            if !missing.is_empty() {
-                let mut conn = store.conn().await?;
-                for (id, json) in store::outbox::effects(&mut conn, &missing).await? {
-                    // It decoded when it was first read.
-                    if let Ok(effect) = serde_json::from_str::<Effect>(&json) {
-                        decoded.insert(id, effect);
-                    }
-                }
-            }
-            // An entry that is gone (delivered or failed meanwhile) ends the
-            // group, so a later entry cannot overtake it.
-            let mut entries = Vec::with_capacity(heads.len());
-            let mut cut = 0;
-            for head in &heads {
-                match decoded.remove(&head.id) {
-                    Some(effect) if cut == 0 => entries.push((*head, effect)),
-                    _ => cut += 1,
-                }
-            }
-            if !entries.is_empty() {
-                plan.groups.push(Group {
-                    key,
-                    entries,
-                    behind: behind + cut,
+            let index = *group_of_key.entry(key.as_str()).or_insert_with(|| {
+                groups.push(KeyHeads {
+                    key: key.clone(),
+                    heads: Vec::new(),
+                    behind: 0,
                 });
+                groups.len() - 1
+            });
+            let group = &mut groups[index];
+            if head.next_attempt_at > now {
+                stopped.insert(key);
+                *waiting += 1;
+            } else if group.heads.len() < GROUP_LIMIT {
+                group.heads.push(*head);
+            } else {
+                group.behind += 1;
             }
         }
-        Ok(plan)
+        groups.retain(|group| !group.heads.is_empty());
+        groups
     }
 
     /// Delivers the entries of one order key, oldest first, until one has to

@@ -601,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn overlap_count_says_when_older_cases_were_not_read() {
+    fn overlap_count_marks_unread_cases() {
         let ioc = serde_json::json!({ "kind": "ipv4", "value": "203.0.113.7", "flags": [] });
         let cases =
             serde_json::json!([{ "finding": "F-9" }, { "finding": "F-8", "incident": "INC-2" }]);

@@ -113,8 +113,10 @@ const IDS_PER_QUERY: usize = 500;
 /// Returns the effect JSON of each listed entry that is still pending, in ID
 /// order.
 pub async fn effects(conn: &mut AnyConnection, ids: &[i64]) -> anyhow::Result<Vec<(i64, String)>> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(IDS_PER_QUERY) {
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    let mut found = Vec::with_capacity(sorted.len());
+    for chunk in sorted.chunks(IDS_PER_QUERY) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
             "SELECT id, effect FROM outbox WHERE status = 'pending' AND id IN ({}) ORDER BY id",
