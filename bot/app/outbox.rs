@@ -258,9 +258,9 @@ impl<A: ChatAdapter> OutboxWorker<A> {
     }
 
     /// Reads, decodes and keys the entries among `heads` seen for the first
-    /// time, and forgets the keys of entries no longer pending. Returns the
-    /// decoded effects; undecodable entries are marked failed and counted in
-    /// `failed`.
+    /// time, and drops the cached keys of entries no longer pending. Returns
+    /// the decoded effects. Undecodable entries are marked failed and counted
+    /// in `failed`.
     async fn learn_keys(
         &self,
         heads: &[PendingHead],
