@@ -791,3 +791,74 @@ async fn crash_lost_command_replied_after_restart() {
     bot.stop();
     s.finish().await;
 }
+
+/// Returns the first finding ID (`F-n`) in `text`.
+fn first_finding_number(text: &str) -> Option<u32> {
+    text.match_indices("F-").find_map(|(start, _)| {
+        let digits: String = text[start + 2..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cut_short_sync_keeps_command_order() {
+    let s = Scenario::new().await;
+    // With three events per room and sync, seven commands sent while the
+    // bot is paused come back in a response that Synapse cuts short.
+    let mut bot = BotProcess::start_with_env(
+        &s.config_path,
+        &s.log_path,
+        &[(huntbridge::chat::matrix::SYNC_TIMELINE_LIMIT_ENV, "3")],
+    );
+    s.ana.wait_for_member(&s.hunting, &s.bot_user).await;
+    s.luis.wait_for_member(&s.ir, &s.bot_user).await;
+    let warm_up = s.ana.send_text(&s.hunting, "/status").await;
+    s.ana.wait_for_reply(&s.bot_user, &warm_up).await;
+
+    bot.pause();
+    let mut commands = Vec::new();
+    for n in 1..=7 {
+        let command = s
+            .ana
+            .send_text(
+                &s.hunting,
+                &format!("/finding Orden {n} hacia 198.51.100.{n}"),
+            )
+            .await;
+        commands.push(command);
+    }
+    bot.resume();
+
+    // Findings are numbered in the order they are handled.
+    for (index, command) in commands.iter().enumerate() {
+        let reply = s.ana.wait_for_reply(&s.bot_user, command).await;
+        assert_eq!(
+            first_finding_number(reply.body()),
+            Some(index as u32 + 1),
+            "reply to command {} of 7: {}",
+            index + 1,
+            reply.body()
+        );
+    }
+    assert!(
+        bot.log().contains("catch-up found unhandled events"),
+        "the sync was not cut short, so the test did not reach the gap"
+    );
+
+    tokio::time::sleep(QUIET_PERIOD).await;
+    bot.assert_running();
+    for (index, command) in commands.iter().enumerate() {
+        let replies = s.replies_to(&s.ana, command);
+        assert_eq!(
+            replies.len(),
+            1,
+            "replies to command {}: {replies:#?}",
+            index + 1
+        );
+    }
+    bot.stop();
+    s.finish().await;
+}

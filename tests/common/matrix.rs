@@ -707,6 +707,11 @@ impl BotProcess {
             .arg("-TERM")
             .arg(child.id().to_string())
             .status();
+        // A paused bot handles the SIGTERM only once it runs again.
+        let _ = Command::new("kill")
+            .arg("-CONT")
+            .arg(child.id().to_string())
+            .status();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = child.try_wait() {
@@ -717,6 +722,27 @@ impl BotProcess {
         eprintln!("huntbridge did not stop within 10 s after SIGTERM; killing it");
         let _ = child.kill();
         let _ = child.wait();
+    }
+
+    /// Suspends the bot (SIGSTOP): its requests stay open and nothing is
+    /// handled until [`BotProcess::resume`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a bot suspended by [`BotProcess::pause`] (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the bot is not running");
+        let status = Command::new("kill")
+            .arg(signal)
+            .arg(child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill {signal} failed: {status}");
     }
 
     /// Waits up to `timeout` for the bot to exit on its own and returns how

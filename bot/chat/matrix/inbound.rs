@@ -47,6 +47,12 @@ const MAX_REFERENCES: usize = 10;
 const JOIN_FIRST_DELAY: Duration = Duration::from_secs(2);
 const JOIN_MAX_DELAY: Duration = Duration::from_secs(3600);
 
+/// A timeline event the sync handlers queued for [`Inbound::handle_queued`].
+pub enum Queued {
+    Message(Room, Box<OriginalSyncRoomMessageEvent>),
+    Reaction(Room, OriginalSyncReactionEvent),
+}
+
 /// State shared by the event handlers.
 pub struct Inbound {
     pub app: App,
@@ -57,6 +63,37 @@ pub struct Inbound {
     pub configured_rooms: HashSet<String>,
     /// Test hook, from [`ABORT_ON_COMMAND_ENV`].
     pub abort_on: Option<String>,
+    /// Messages and reactions of the sync response being processed, in the
+    /// order matrix-sdk ran the handlers. They are handled after the
+    /// response, once the gaps of cut-short rooms are caught up, so a command
+    /// in a gap runs before the newer commands of the same response.
+    pub queue: std::sync::Mutex<Vec<Queued>>,
+}
+
+impl Inbound {
+    fn enqueue(&self, item: Queued) {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(item);
+    }
+
+    /// Handles the messages and reactions queued by the sync handlers, in
+    /// the order they were queued.
+    pub async fn handle_queued(&self, client: &Client) {
+        let queued = std::mem::take(
+            &mut *self
+                .queue
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for item in queued {
+            match item {
+                Queued::Message(room, event) => on_message(self, client, &room, *event).await,
+                Queued::Reaction(room, event) => on_reaction(self, &room, event).await,
+            }
+        }
+    }
 }
 
 /// Environment variable for the crash test: abort the process when a command
@@ -65,14 +102,13 @@ pub struct Inbound {
 pub const ABORT_ON_COMMAND_ENV: &str = "HUNTBRIDGE_TEST_ABORT_ON_COMMAND";
 
 /// Registers the message, invite and reaction handlers on `client`.
+/// Messages and reactions are queued for [`Inbound::handle_queued`], which
+/// runs after each sync response. Invites are accepted or rejected at once.
 pub fn register(client: &Client, inbound: Arc<Inbound>) {
     client.add_event_handler_context(inbound);
     client.add_event_handler(
-        |event: OriginalSyncRoomMessageEvent,
-         room: Room,
-         client: Client,
-         Ctx(inbound): Ctx<Arc<Inbound>>| async move {
-            on_message(&inbound, &client, &room, event).await;
+        |event: OriginalSyncRoomMessageEvent, room: Room, Ctx(inbound): Ctx<Arc<Inbound>>| async move {
+            inbound.enqueue(Queued::Message(room, Box::new(event)));
         },
     );
     client.add_event_handler(
@@ -82,7 +118,7 @@ pub fn register(client: &Client, inbound: Arc<Inbound>) {
     );
     client.add_event_handler(
         |event: OriginalSyncReactionEvent, room: Room, Ctx(inbound): Ctx<Arc<Inbound>>| async move {
-            on_reaction(&inbound, &room, event).await;
+            inbound.enqueue(Queued::Reaction(room, event));
         },
     );
 }

@@ -189,6 +189,7 @@ pub async fn run(
         abort_on: std::env::var(inbound::ABORT_ON_COMMAND_ENV)
             .ok()
             .filter(|marker| !marker.is_empty()),
+        queue: std::sync::Mutex::new(Vec::new()),
     });
 
     // The outbox worker delivers while the sync runs and drains on shutdown.
@@ -220,6 +221,10 @@ async fn stopped(mut receiver: watch::Receiver<bool>) {
 /// down are not cut off at Synapse's default of 10.
 const MISSED_EVENTS_LIMIT: u32 = 500;
 
+/// Test hook: replaces [`MISSED_EVENTS_LIMIT`], so a test can make the
+/// homeserver cut a sync response short with a few commands.
+pub const SYNC_TIMELINE_LIMIT_ENV: &str = "HUNTBRIDGE_TEST_SYNC_TIMELINE_LIMIT";
+
 /// Runs the sync loop. A fresh store first syncs once without handlers, so
 /// the history the homeserver sends on a first sync gets no reply, and
 /// saves that moment as the history floor. A restored store first catches
@@ -236,7 +241,12 @@ async fn sync(
     // Synapse sends only the latest 10 events of a room per sync unless the
     // filter requests more; the catch-up reads what a cut-short room misses.
     let mut filter = FilterDefinition::empty();
-    filter.room.timeline.limit = Some(UInt::from(MISSED_EVENTS_LIMIT));
+    let timeline_limit = std::env::var(SYNC_TIMELINE_LIMIT_ENV)
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .filter(|limit| *limit > 0)
+        .unwrap_or(MISSED_EVENTS_LIMIT);
+    filter.room.timeline.limit = Some(UInt::from(timeline_limit));
     let mut settings = SyncSettings::default()
         .timeout(SYNC_TIMEOUT)
         .filter(filter.into());
@@ -290,8 +300,11 @@ async fn sync(
             .values()
             .map(|room| room.timeline.events.len())
             .sum();
-        debug!(events, "sync response handled");
+        // The gap of a cut-short room is older than the response's own
+        // events, so it is handled first.
         catch_up_limited(client, inbound, &response, floor).await;
+        inbound.handle_queued(client).await;
+        debug!(events, "sync response handled");
     })
     .await
 }
@@ -299,8 +312,6 @@ async fn sync(
 /// Catches up on each room whose timeline in `response` was cut short,
 /// unless the bot joined it in this response (its history before the join
 /// is not for the bot).
-// NOTE: the events of the gap are handled after the newer events of the same
-// response, so a command in the gap runs after commands sent later.
 async fn catch_up_limited(client: &Client, inbound: &Inbound, response: &SyncResponse, floor: u64) {
     for (room_id, update) in &response.rooms.joined {
         if !update.timeline.limited {
