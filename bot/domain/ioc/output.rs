@@ -11,7 +11,11 @@ use super::{Ioc, IocFlag, IocKind};
 impl Ioc {
     /// Returns the defanged form, which no chat client renders as a live link:
     /// - URL: `http` becomes `hxxp`, `https` `hxxps`, `ftp` `fxp` and `ftps`
-    ///   `fxps`; every dot of the host becomes `[.]`; the path stays.
+    ///   `fxps`; every dot of the host becomes `[.]`. In the path, query and
+    ///   fragment, a URL inside (`?u=https://…`) is defanged the same way,
+    ///   and so are IPv4 addresses and names ending in a public top-level
+    ///   domain, which chat clients link even without a scheme. Other dots
+    ///   of the path (`/launcher.sct`) stay.
     /// - Domain and IPv4 address (also as a CIDR): every dot becomes `[.]`.
     /// - E-mail: `@` becomes `[@]` and the dots of the domain `[.]`.
     /// - File name whose extension is also a top-level domain (`report.zip`,
@@ -81,8 +85,70 @@ fn defang_url(url: &str) -> String {
     } else {
         out.push_str(&defang_dots(host_port));
     }
-    out.push_str(tail);
+    out.push_str(&defang_url_tail(tail));
     out
+}
+
+/// Schemes that chat clients link, longest first so `https` wins over `http`.
+const LINKED_SCHEMES: [&str; 4] = ["https", "http", "ftps", "ftp"];
+
+/// Defangs what a client could link in the path, query and fragment of a
+/// URL: a URL inside it (recursively), then names and IPv4 addresses.
+fn defang_url_tail(tail: &str) -> String {
+    match embedded_url_start(tail) {
+        Some(start) => {
+            let mut out = defang_linkable_names(&tail[..start]);
+            out.push_str(&defang_url(&tail[start..]));
+            out
+        }
+        None => defang_linkable_names(tail),
+    }
+}
+
+/// Returns where the first `scheme://` of a linked scheme starts in `text`.
+fn embedded_url_start(text: &str) -> Option<usize> {
+    text.match_indices("://").find_map(|(separator, _)| {
+        let before = text[..separator].to_ascii_lowercase();
+        LINKED_SCHEMES
+            .iter()
+            .find(|scheme| before.ends_with(*scheme))
+            .map(|scheme| separator - scheme.len())
+    })
+}
+
+/// Defangs the dots of each run of letters, digits, `-` and `.` that is an
+/// IPv4 address or a name whose last label is a public top-level domain.
+fn defang_linkable_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(start) = rest.find(is_name_char) {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+        let run = &rest[..end];
+        if is_linkable_name(run.trim_matches('.')) {
+            out.push_str(&defang_dots(run));
+        } else {
+            out.push_str(run);
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '.'
+}
+
+fn is_linkable_name(run: &str) -> bool {
+    if run.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    match run.rsplit_once('.') {
+        Some((name, tld)) => !name.is_empty() && is_public_tld(&tld.to_ascii_lowercase()),
+        None => false,
+    }
 }
 
 /// One line of `huntbridge iocs` output.

@@ -1099,6 +1099,50 @@ fn defanged_url_breaks_scheme_and_host() {
 }
 
 #[test]
+fn defanged_url_inside_url() {
+    assert_eq!(
+        defanged(
+            IocKind::Url,
+            "https://evil.example.com/r?u=https://inner.example.net/x"
+        ),
+        "hxxps://evil[.]example[.]com/r?u=hxxps://inner[.]example[.]net/x"
+    );
+    assert_eq!(
+        defanged(
+            IocKind::Url,
+            "http://a.example.com/go/HTTP://b.example.org/p.sct"
+        ),
+        "hxxp://a[.]example[.]com/go/hxxp://b[.]example[.]org/p.sct"
+    );
+    assert_eq!(
+        defanged(
+            IocKind::Url,
+            "http://a.example.com/1?u=http://b.example.org/2?v=ftp://c.example.net"
+        ),
+        "hxxp://a[.]example[.]com/1?u=hxxp://b[.]example[.]org/2?v=fxp://c[.]example[.]net"
+    );
+}
+
+#[test]
+fn defanged_url_names_in_query() {
+    assert_eq!(
+        defanged(
+            IocKind::Url,
+            "https://evil.example.com/r?to=inner.example.net&ip=192.0.2.7"
+        ),
+        "hxxps://evil[.]example[.]com/r?to=inner[.]example[.]net&ip=192[.]0[.]2[.]7"
+    );
+    assert_eq!(
+        defanged(IocKind::Url, "http://192.0.2.1/dl/payload.zip#v1.2"),
+        "hxxp://192[.]0[.]2[.]1/dl/payload[.]zip#v1.2"
+    );
+    assert_eq!(
+        defanged(IocKind::Url, "http://192.0.2.1/a/index.php?x=1.5"),
+        "hxxp://192[.]0[.]2[.]1/a/index.php?x=1.5"
+    );
+}
+
+#[test]
 fn defanged_names_and_addresses() {
     assert_eq!(
         defanged(IocKind::Domain, "evil.example.com"),
