@@ -104,6 +104,23 @@ struct Args {
     #[arg(long, default_value = "target/bench-matrix")]
     out: PathBuf,
 
+    /// The echo client also posts a notice in a second room for each message,
+    /// as the bot posts an IR handoff card for each finding: a floor with
+    /// the bot's event count, which loads the homeserver as the bot does.
+    #[arg(long)]
+    echo_second_room: bool,
+
+    /// Size in bytes of each echo notice's plain body (and of its HTML
+    /// body), filled with words. 0 sends the short body "echo". The bot's
+    /// /finding reply is about 2,000 bytes of plain body and as much HTML.
+    #[arg(long, default_value_t = 0)]
+    echo_body_bytes: usize,
+
+    /// Measures the echo floor again after the bot phase, to show whether
+    /// the homeserver slowed down during the run (its database grows).
+    #[arg(long)]
+    floor_after: bool,
+
     /// Log filter for the bot (`HUNTBRIDGE_LOG`). The default is the filter
     /// of `huntbridge run` with the bot's own debug lines, which time each
     /// command inside the bot.
@@ -172,7 +189,23 @@ async fn main() -> anyhow::Result<()> {
     let ir = tester.create_room("bench-ir", &[&bot_user]).await?;
     let echo_room = tester.create_room("bench-echo", &[&echo_user]).await?;
     join_when_invited(&echo, &echo_room).await?;
-    let echo_sync = start_echo(echo.clone(), echo_room.clone(), tester_user.clone()).await?;
+    let echo_second_room = if args.echo_second_room {
+        let room = tester
+            .create_room("bench-echo-second", &[&echo_user])
+            .await?;
+        join_when_invited(&echo, &room).await?;
+        Some(room)
+    } else {
+        None
+    };
+    let echo_sync = start_echo(
+        echo.clone(),
+        echo_room.clone(),
+        echo_second_room,
+        tester_user.clone(),
+        args.echo_body_bytes,
+    )
+    .await?;
     tester.wait_for_member(&echo_room, &echo_user).await?;
 
     let config_path = write_bot_config(
@@ -233,6 +266,21 @@ async fn main() -> anyhow::Result<()> {
     bot.check_running()?;
     let after_load = read_memory(bot.pid())?;
     bot_phase.print_summary("bot");
+    let floor_after = if args.floor_after {
+        eprintln!(
+            "==> floor after the bot: {} messages at {}/s to the echo client",
+            args.commands, args.rate
+        );
+        let phase = tester
+            .run_phase(&echo_room, &echo_user, args.commands, args.rate, |n| {
+                finding.command(&format!("echo after {n}"))
+            })
+            .await?;
+        phase.print_summary("echo floor after the bot");
+        Some(phase)
+    } else {
+        None
+    };
 
     echo_sync.abort();
     bot.stop();
@@ -243,7 +291,10 @@ async fn main() -> anyhow::Result<()> {
         homeserver: url,
         commands: args.commands,
         rate_per_second: args.rate,
+        echo_second_room: args.echo_second_room,
+        echo_body_bytes: args.echo_body_bytes,
         floor: floor.stats(),
+        floor_after: floor_after.as_ref().map(Phase::stats),
         bot: bot_phase.stats(),
         idle,
         load_peak_rss_kib,
@@ -422,15 +473,21 @@ async fn join_when_invited(client: &Client, room_id: &RoomId) -> anyhow::Result<
 
 /// Starts the echo client: every text message from `sender` in `room_id`
 /// gets an `m.notice` reply, sent from its own task so replies never wait
-/// for each other.
+/// for each other. With `second_room`, each message also gets a notice
+/// there, sent at the same time as the reply.
 async fn start_echo(
     client: Client,
     room_id: OwnedRoomId,
+    second_room: Option<OwnedRoomId>,
     sender: OwnedUserId,
+    body_bytes: usize,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let body = echo_body(body_bytes);
     client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
         let room_id = room_id.clone();
+        let second_room = second_room.clone();
         let sender = sender.clone();
+        let body = body.clone();
         async move {
             if room.room_id() != room_id
                 || event.sender != sender
@@ -438,10 +495,18 @@ async fn start_echo(
             {
                 return;
             }
-            let mut reply = RoomMessageEventContent::notice_plain("echo");
+            let mut reply = notice(&body);
             reply.relates_to = Some(Relation::Reply(Reply::new(InReplyTo::new(
                 event.event_id.clone(),
             ))));
+            if let Some(second) = second_room.and_then(|id| room.client().get_room(&id)) {
+                let event_id = event.event_id.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = second.send(notice(&body)).await {
+                        eprintln!("echo notice for {event_id} failed: {error}");
+                    }
+                });
+            }
             tokio::spawn(async move {
                 if let Err(error) = room.send(reply).await {
                     eprintln!("echo reply to {} failed: {error}", event.event_id);
@@ -450,6 +515,25 @@ async fn start_echo(
         }
     });
     start_sync(client).await
+}
+
+/// Returns the echo client's notice text: "echo", or `bytes` bytes of words.
+fn echo_body(bytes: usize) -> String {
+    if bytes == 0 {
+        return "echo".into();
+    }
+    const WORDS: &str = "regsvr32 scrobj.dll beacon 198.51.100.7 persistence T1218.010 ";
+    WORDS.chars().cycle().take(bytes).collect()
+}
+
+/// Builds an `m.notice` with `body` as its plain body and, for a long body,
+/// the same text as its HTML body, as the bot sends both.
+fn notice(body: &str) -> RoomMessageEventContent {
+    if body.len() > 4 {
+        RoomMessageEventContent::notice_html(body, format!("<p>{body}</p>"))
+    } else {
+        RoomMessageEventContent::notice_plain(body)
+    }
 }
 
 /// When the tester's sync delivered each reply, by the event it replies to.
@@ -1101,7 +1185,13 @@ struct Results {
     homeserver: String,
     commands: usize,
     rate_per_second: f64,
+    /// Whether the echo client also posted a notice in a second room.
+    echo_second_room: bool,
+    /// Plain body size of each echo notice, 0 for "echo".
+    echo_body_bytes: usize,
     floor: LatencyStats,
+    /// The floor measured again after the bot phase (`--floor-after`).
+    floor_after: Option<LatencyStats>,
     bot: LatencyStats,
     idle: Memory,
     load_peak_rss_kib: u64,
@@ -1122,6 +1212,15 @@ impl Results {
             "{} messages per phase at {}/s (achieved: floor {:.2}/s, bot {:.2}/s)",
             self.commands, self.rate_per_second, self.floor.achieved_rate, self.bot.achieved_rate
         );
+        if self.echo_second_room {
+            println!("the echo client posted two events per message (--echo-second-room)");
+        }
+        if self.echo_body_bytes > 0 {
+            println!(
+                "echo notices carried {} bytes of plain body and as much HTML (--echo-body-bytes)",
+                self.echo_body_bytes
+            );
+        }
 
         println!();
         println!("| measurement | echo floor | bot |");
@@ -1174,6 +1273,14 @@ impl Results {
                 millis(Some(floor))
             );
         }
+        if let Some(after) = &self.floor_after {
+            println!(
+                "echo floor after the bot phase: p50 {}, p99 {}, p50 by server timestamps {}",
+                millis(after.p50),
+                millis(after.p99),
+                millis(after.server_p50)
+            );
+        }
         println!(
             "bot memory: idle VmRSS {:.1} MiB (goal: at most 30 MB = 28.6 MiB), idle VmHWM {:.1} MiB, \
              peak VmRSS sampled under load {:.1} MiB, VmHWM after load {:.1} MiB, VmRSS after load {:.1} MiB",
@@ -1199,6 +1306,9 @@ impl Results {
             "homeserver": self.homeserver,
             "commands_per_phase": self.commands,
             "rate_per_second": self.rate_per_second,
+            "echo_second_room": self.echo_second_room,
+            "echo_body_bytes": self.echo_body_bytes,
+            "floor_after": self.floor_after.as_ref().map(LatencyStats::to_json),
             "floor": self.floor.to_json(),
             "bot": self.bot.to_json(),
             "floor_messages": self.floor_messages,
