@@ -401,6 +401,22 @@ async fn overlaps_read_newest_mentions_only(db: Db) {
     assert!(all.complete);
 }
 
+#[tokio::test]
+async fn refused_postgres_names_cause() {
+    // Nothing listens on port 1 of the loopback interface.
+    let url = "postgres://huntbridge:secret-password@127.0.0.1:1/huntbridge";
+    let error = Store::connect(url).await.unwrap_err();
+    let message = format!("{error:#}");
+
+    assert!(
+        message.contains("failed to connect to postgres://huntbridge:***@127.0.0.1:1/huntbridge"),
+        "{message}"
+    );
+    assert!(message.to_lowercase().contains("refused"), "{message}");
+    assert!(!message.contains("secret-password"), "{message}");
+    assert!(!message.contains("pool timed out"), "{message}");
+}
+
 on_both_databases!(
     second_claim_fails_until_release,
     inbound_event_recorded_once,

@@ -26,7 +26,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use sqlx::AnyConnection;
 
@@ -38,6 +38,34 @@ const SQLITE_BUSY_TIMEOUT_MS: u64 = 5_000;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+/// Maximum wait for a database connection, at start and from the pool.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Opens and closes one PostgreSQL connection. The pool retries a failing
+/// connection until its timeout and then reports only "pool timed out",
+/// while this attempt returns the cause (connection refused, authentication
+/// failed, database does not exist) at once.
+async fn check_first_connection(options: &AnyConnectOptions, url: &str) -> anyhow::Result<()> {
+    match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+        Ok(Ok(connection)) => {
+            // The server ends the session itself if the close fails.
+            let _ = connection.close().await;
+            Ok(())
+        }
+        Ok(Err(error)) => Err(error).with_context(|| {
+            format!(
+                "failed to connect to {}: check that PostgreSQL runs there and that database.url names the right host, port, user and database",
+                redact_url(url)
+            )
+        }),
+        Err(_) => bail!(
+            "connecting to {} timed out after {} s: check the host and port in database.url",
+            redact_url(url),
+            CONNECT_TIMEOUT.as_secs()
+        ),
+    }
 }
 
 /// A connection pool plus the backend it talks to.
@@ -82,7 +110,10 @@ impl Store {
         let options = AnyConnectOptions::from_str(url)
             .with_context(|| format!("invalid database URL {}", redact_url(url)))?
             .disable_statement_logging();
-        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(15));
+        if backend == Backend::Postgres {
+            check_first_connection(&options, url).await?;
+        }
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(CONNECT_TIMEOUT);
         if backend == Backend::Sqlite {
             pool_options = pool_options
                 .max_connections(4)
