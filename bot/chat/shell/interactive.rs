@@ -12,6 +12,7 @@ use chrono::Utc;
 use super::script::{INCIDENT_ROOM_MARK, evidence_files, header_role};
 use super::{PLATFORM, ShellAdapter};
 use crate::app::App;
+use crate::app::auth::Role;
 use crate::app::outbox::OutboxWorker;
 use crate::chat::ChatEvent;
 use crate::store;
@@ -76,17 +77,19 @@ pub async fn run_interactive(
             match word {
                 "quit" | "q" | "exit" => break,
                 "help" | "h" => println!("{SHELL_HELP}"),
-                "user" => {
-                    let (name, role) = rest.trim().split_once(':').unwrap_or((rest.trim(), ""));
-                    if name.is_empty() {
-                        println!("usage: :user NAME[:ROLE]");
-                        continue;
+                "user" => match parse_user_switch(rest) {
+                    Ok((name, role)) => {
+                        user = name;
+                        match role {
+                            Some(role) if header_roles => app.directory().grant(&user, role),
+                            Some(_) => println!(
+                                "role ignored: this shell takes roles from [users] in the configuration"
+                            ),
+                            None => {}
+                        }
                     }
-                    user = format!("@{}", name.trim_start_matches('@'));
-                    if let Some(role) = header_role(role).filter(|_| header_roles) {
-                        app.directory().grant(&user, role);
-                    }
-                }
+                    Err(message) => println!("{message}"),
+                },
                 "room" => {
                     let name = rest.trim();
                     if name.is_empty() {
@@ -132,4 +135,64 @@ pub async fn run_interactive(
         worker.drain().await?;
     }
     Ok(())
+}
+
+/// Parses the argument of `:user NAME[:ROLE]` into the sender ID and the
+/// role, or returns the message to print.
+fn parse_user_switch(argument: &str) -> Result<(String, Option<Role>), String> {
+    let argument = argument.trim();
+    let (name, role) = match argument.split_once(':') {
+        Some((name, role)) => (name.trim(), role.trim()),
+        None => (argument, ""),
+    };
+    let name = name.trim_start_matches('@');
+    if name.is_empty() {
+        return Err("usage: :user NAME[:ROLE]".into());
+    }
+    let role = if role.is_empty() {
+        None
+    } else {
+        let parsed = header_role(role).ok_or_else(|| {
+            format!("unknown role {role:?} in :user; use hunt, ir, lead or admin")
+        })?;
+        Some(parsed)
+    };
+    Ok((format!("@{name}"), role))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_switch_with_role() {
+        assert_eq!(
+            parse_user_switch(" luis:ir "),
+            Ok(("@luis".to_string(), Some(Role::Responder)))
+        );
+        assert_eq!(
+            parse_user_switch("@marta:lead"),
+            Ok(("@marta".to_string(), Some(Role::Lead)))
+        );
+        assert_eq!(parse_user_switch("ana"), Ok(("@ana".to_string(), None)));
+    }
+
+    #[test]
+    fn user_switch_rejects_unknown_role() {
+        let message = parse_user_switch("luis:boss").unwrap_err();
+        assert!(message.contains("\"boss\""), "{message}");
+        assert!(message.contains("hunt, ir, lead or admin"), "{message}");
+    }
+
+    #[test]
+    fn user_switch_needs_a_name() {
+        assert_eq!(
+            parse_user_switch(" :ir"),
+            Err("usage: :user NAME[:ROLE]".to_string())
+        );
+        assert_eq!(
+            parse_user_switch(""),
+            Err("usage: :user NAME[:ROLE]".to_string())
+        );
+    }
 }
