@@ -12,7 +12,7 @@ use super::net::{Cidr, address_flags, cidr_flags, parse_cidr, parse_ipv4, parse_
 use super::refang::refang;
 use super::registry;
 use super::scan::{Found, Sink, scan};
-use super::url::{Host, parse_url};
+use super::url::{Host, nested_url, parse_url};
 use super::{Extractor, Ioc, IocError, IocFlag, IocKind, MAX_VALUE_LEN};
 
 pub(super) fn extract(extractor: &Extractor, text: &str) -> Vec<Ioc> {
@@ -158,6 +158,20 @@ impl Collector<'_> {
         }
     }
 
+    /// Adds the URL inside `url` (a redirect's `?u=https://…`) and its host,
+    /// and then the URL inside that one, and so on.
+    fn push_nested_url(&mut self, url: &str) {
+        let extractor = self.extractor;
+        let mut outer = url.to_owned();
+        while let Some(inner) = nested_url(&outer).and_then(parse_url) {
+            self.push(IocKind::Url, &inner.value, || {
+                extractor.url_flags(&inner.value, &inner.host)
+            });
+            self.push_host(&inner.host);
+            outer = inner.value;
+        }
+    }
+
     fn push_ip(&mut self, ip: IpAddr) {
         let extractor = self.extractor;
         let kind = if ip.is_ipv4() {
@@ -179,6 +193,7 @@ impl Sink for Collector<'_> {
                     extractor.url_flags(&url.value, &url.host)
                 });
                 self.push_host(&url.host);
+                self.push_nested_url(&url.value);
             }
             Found::UrlHost(url) => self.push_host(&url.host),
             Found::Email { address, domain } => {

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::name::is_public_tld;
+use super::url::embedded_url_start;
 use super::{Ioc, IocFlag, IocKind};
 
 impl Ioc {
@@ -89,9 +90,6 @@ fn defang_url(url: &str) -> String {
     out
 }
 
-/// Schemes that chat clients link, longest first so `https` wins over `http`.
-const LINKED_SCHEMES: [&str; 4] = ["https", "http", "ftps", "ftp"];
-
 /// Defangs what a client could link in the path, query and fragment of a
 /// URL: a URL inside it (recursively), then names and IPv4 addresses.
 fn defang_url_tail(tail: &str) -> String {
@@ -103,17 +101,6 @@ fn defang_url_tail(tail: &str) -> String {
         }
         None => defang_linkable_names(tail),
     }
-}
-
-/// Returns where the first `scheme://` of a linked scheme starts in `text`.
-fn embedded_url_start(text: &str) -> Option<usize> {
-    text.match_indices("://").find_map(|(separator, _)| {
-        let before = text[..separator].to_ascii_lowercase();
-        LINKED_SCHEMES
-            .iter()
-            .find(|scheme| before.ends_with(*scheme))
-            .map(|scheme| separator - scheme.len())
-    })
 }
 
 /// Defangs the dots of each run of letters, digits, `-` and `.` that is an

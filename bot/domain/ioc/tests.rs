@@ -685,9 +685,16 @@ fn url_inside_url_is_kept_whole() {
     let url =
         "http://track.example.com/L0/http:%2F%2Fwww.example.org%2Fcourse%23content/1/0100016e";
     assert_eq!(values(url, IocKind::Url), [url]);
+    // The redirect stays whole, and its target is an indicator of its own.
     let redirect = "https://r.example.com/go?u=http://evil.example.net/x";
-    assert_eq!(values(redirect, IocKind::Url), [redirect]);
-    assert_eq!(values(redirect, IocKind::Domain), ["r.example.com"]);
+    assert_eq!(
+        values(redirect, IocKind::Url),
+        [redirect, "http://evil.example.net/x"]
+    );
+    assert_eq!(
+        values(redirect, IocKind::Domain),
+        ["r.example.com", "evil.example.net"]
+    );
 }
 
 #[test]
@@ -1120,6 +1127,47 @@ fn defanged_url_inside_url() {
             "http://a.example.com/1?u=http://b.example.org/2?v=ftp://c.example.net"
         ),
         "hxxp://a[.]example[.]com/1?u=hxxp://b[.]example[.]org/2?v=fxp://c[.]example[.]net"
+    );
+}
+
+#[test]
+fn nested_url_is_extracted() {
+    let text = "redirect: https://evil.example.com/r?u=https://inner.example.net/x&ip=192.0.2.7";
+    let found: Vec<(IocKind, String)> = extractor()
+        .extract(text)
+        .into_iter()
+        .map(|ioc| (ioc.kind, ioc.value))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                IocKind::Url,
+                "https://evil.example.com/r?u=https://inner.example.net/x&ip=192.0.2.7".to_string()
+            ),
+            (IocKind::Domain, "evil.example.com".to_string()),
+            (IocKind::Url, "https://inner.example.net/x".to_string()),
+            (IocKind::Domain, "inner.example.net".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn doubly_nested_url_is_extracted() {
+    let text = "http://a.example.com/go/http://b.example.org/2?v=ftp://198.51.100.4/p";
+    let urls: Vec<String> = extractor()
+        .extract(text)
+        .into_iter()
+        .filter(|ioc| ioc.kind == IocKind::Url)
+        .map(|ioc| ioc.value)
+        .collect();
+    assert_eq!(
+        urls,
+        vec![
+            text.to_string(),
+            "http://b.example.org/2?v=ftp://198.51.100.4/p".to_string(),
+            "ftp://198.51.100.4/p".to_string(),
+        ]
     );
 }
 

@@ -194,3 +194,27 @@ fn parse_host(host: &str, scheme: &str) -> Option<Host> {
         && !host.ends_with('-');
     single_label.then(|| Host::Name(host.to_ascii_lowercase()))
 }
+
+/// Schemes that chat clients link, longest first so `https` wins over `http`.
+const LINKED_SCHEMES: [&str; 4] = ["https", "http", "ftps", "ftp"];
+
+/// Returns where the first `scheme://` of a linked scheme starts in `text`,
+/// such as the URL in the query of a redirect (`?u=https://…`).
+pub(crate) fn embedded_url_start(text: &str) -> Option<usize> {
+    text.match_indices("://").find_map(|(separator, _)| {
+        let before = text[..separator].to_ascii_lowercase();
+        LINKED_SCHEMES
+            .iter()
+            .find(|scheme| before.ends_with(*scheme))
+            .map(|scheme| separator - scheme.len())
+    })
+}
+
+/// Returns the URL inside the path, query or fragment of `url`, up to the
+/// next `&` (which ends a query parameter when the URL is not encoded).
+pub(crate) fn nested_url(url: &str) -> Option<&str> {
+    let rest = &url[url.find("://")? + 3..];
+    let tail = &rest[rest.find(['/', '?', '#'])?..];
+    let inner = &tail[embedded_url_start(tail)?..];
+    Some(inner.split('&').next().unwrap_or(inner))
+}
