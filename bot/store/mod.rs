@@ -54,12 +54,12 @@ async fn check_first_connection(options: &AnyConnectOptions, url: &str) -> anyho
             let _ = connection.close().await;
             Ok(())
         }
-        Ok(Err(error)) => Err(error).with_context(|| {
-            format!(
-                "failed to connect to {}: check that PostgreSQL runs there and that database.url names the right host, port, user and database",
-                redact_url(url)
-            )
-        }),
+        // sqlx's message already contains its source error, so the error is
+        // formatted once instead of being chained.
+        Ok(Err(error)) => bail!(
+            "failed to connect to {}: {error}. Check that PostgreSQL runs there and that database.url names the right host, port, user and database",
+            redact_url(url)
+        ),
         Err(_) => bail!(
             "connecting to {} timed out after {} s: check the host and port in database.url",
             redact_url(url),
