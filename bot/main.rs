@@ -64,17 +64,26 @@ enum Command {
     },
     /// Apply database migrations and exit.
     Migrate {
+        /// TOML configuration; without it the defaults apply (SQLite file
+        /// huntbridge.db in the current folder). HUNTBRIDGE_* variables
+        /// override both.
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Load and validate the configuration, then print a summary.
     CheckConfig {
+        /// TOML configuration; without it the defaults apply (SQLite file
+        /// huntbridge.db in the current folder). HUNTBRIDGE_* variables
+        /// override both.
         #[arg(long)]
         config: Option<PathBuf>,
     },
     /// Write an export of one incident: STIX 2.1, MISP event, CSV or the
     /// Markdown report.
     Export {
+        /// TOML configuration; without it the defaults apply (SQLite file
+        /// huntbridge.db in the current folder). HUNTBRIDGE_* variables
+        /// override both.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Database URL; overrides the configuration.
