@@ -162,13 +162,13 @@ impl Collector<'_> {
     /// and then the URL inside that one, and so on.
     fn push_nested_url(&mut self, url: &str) {
         let extractor = self.extractor;
-        let mut outer = url.to_owned();
-        while let Some(inner) = nested_url(&outer).and_then(parse_url) {
+        let mut next = nested_url(url).and_then(parse_url);
+        while let Some(inner) = next {
             self.push(IocKind::Url, &inner.value, || {
                 extractor.url_flags(&inner.value, &inner.host)
             });
             self.push_host(&inner.host);
-            outer = inner.value;
+            next = nested_url(&inner.value).and_then(parse_url);
         }
     }
 

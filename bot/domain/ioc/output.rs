@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::name::is_public_tld;
-use super::url::embedded_url_start;
+use super::url::{UrlParts, embedded_url_start, split_url};
 use super::{Ioc, IocFlag, IocKind};
 
 impl Ioc {
@@ -33,11 +33,7 @@ impl Ioc {
                 None => self.value.clone(),
             },
             IocKind::Filename => {
-                let tld_like = self
-                    .value
-                    .rsplit_once('.')
-                    .is_some_and(|(_, extension)| is_public_tld(&extension.to_ascii_lowercase()));
-                if tld_like {
+                if ends_in_public_tld(&self.value) {
                     defang_dots(&self.value)
                 } else {
                     self.value.clone()
@@ -57,7 +53,13 @@ fn defang_dots(text: &str) -> String {
 }
 
 fn defang_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
+    let Some(UrlParts {
+        scheme,
+        userinfo,
+        host_port,
+        tail,
+    }) = split_url(url)
+    else {
         return url.to_owned();
     };
     let scheme = match scheme.to_ascii_lowercase().as_str() {
@@ -66,12 +68,6 @@ fn defang_url(url: &str) -> String {
         "ftp" => "fxp",
         "ftps" => "fxps",
         _ => scheme,
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let (userinfo, host_port) = match authority.rsplit_once('@') {
-        Some((userinfo, host_port)) => (Some(userinfo), host_port),
-        None => (None, authority),
     };
 
     let mut out = String::with_capacity(url.len() + 16);
@@ -113,7 +109,8 @@ fn defang_linkable_names(text: &str) -> String {
         rest = &rest[start..];
         let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
         let run = &rest[..end];
-        if is_linkable_name(run.trim_matches('.')) {
+        let name = run.trim_matches('.');
+        if name.parse::<std::net::Ipv4Addr>().is_ok() || ends_in_public_tld(name) {
             out.push_str(&defang_dots(run));
         } else {
             out.push_str(run);
@@ -128,14 +125,11 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '.'
 }
 
-fn is_linkable_name(run: &str) -> bool {
-    if run.parse::<std::net::Ipv4Addr>().is_ok() {
-        return true;
-    }
-    match run.rsplit_once('.') {
-        Some((name, tld)) => !name.is_empty() && is_public_tld(&tld.to_ascii_lowercase()),
-        None => false,
-    }
+/// Checks whether the text after the last dot of `text` is a public
+/// top-level domain (`report.zip`, `inner.example.net`).
+fn ends_in_public_tld(text: &str) -> bool {
+    text.rsplit_once('.')
+        .is_some_and(|(_, last)| is_public_tld(&last.to_ascii_lowercase()))
 }
 
 /// One line of `huntbridge iocs` output.

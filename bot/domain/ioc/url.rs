@@ -101,20 +101,46 @@ fn refang_scheme(scheme: &str) -> String {
     }
 }
 
-/// Parses `scheme://authority[path]` and returns the normalized URL. The
-/// host must be an IPv4 address, a bracketed IPv6 address, a domain or a
-/// single-label name, and only a `file` URL may have no host. A port has one to five
-/// digits and is at most 65535.
-pub(crate) fn parse_url(text: &str) -> Option<ParsedUrl> {
-    let separator = text.find("://")?;
-    let scheme = refang_scheme(&text[..separator]);
-    let rest = &text[separator + 3..];
+/// The parts of `scheme://[userinfo@]host[:port][tail]`, as written.
+pub(crate) struct UrlParts<'a> {
+    pub scheme: &'a str,
+    pub userinfo: Option<&'a str>,
+    pub host_port: &'a str,
+    /// Path, query and fragment: everything from the first `/`, `?` or `#`
+    /// after the scheme.
+    pub tail: &'a str,
+}
+
+/// Splits a URL at `://`, at the end of its authority and at the last `@`
+/// of the authority. Returns `None` without `://`.
+pub(crate) fn split_url(text: &str) -> Option<UrlParts<'_>> {
+    let (scheme, rest) = text.split_once("://")?;
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
     let (userinfo, host_port) = match authority.rsplit_once('@') {
         Some((userinfo, host_port)) => (Some(userinfo), host_port),
         None => (None, authority),
     };
+    Some(UrlParts {
+        scheme,
+        userinfo,
+        host_port,
+        tail,
+    })
+}
+
+/// Parses `scheme://authority[path]` and returns the normalized URL. The
+/// host must be an IPv4 address, a bracketed IPv6 address, a domain or a
+/// single-label name, and only a `file` URL may have no host. A port has one to five
+/// digits and is at most 65535.
+pub(crate) fn parse_url(text: &str) -> Option<ParsedUrl> {
+    let UrlParts {
+        scheme,
+        userinfo,
+        host_port,
+        tail,
+    } = split_url(text)?;
+    let scheme = refang_scheme(scheme);
 
     let (host_text, port) = split_port(host_port)?;
     let host = parse_host(host_text, &scheme)?;
@@ -202,10 +228,13 @@ const LINKED_SCHEMES: [&str; 4] = ["https", "http", "ftps", "ftp"];
 /// such as the URL in the query of a redirect (`?u=https://…`).
 pub(crate) fn embedded_url_start(text: &str) -> Option<usize> {
     text.match_indices("://").find_map(|(separator, _)| {
-        let before = text[..separator].to_ascii_lowercase();
+        let before = &text.as_bytes()[..separator];
         LINKED_SCHEMES
             .iter()
-            .find(|scheme| before.ends_with(*scheme))
+            .find(|scheme| {
+                before.len() >= scheme.len()
+                    && before[before.len() - scheme.len()..].eq_ignore_ascii_case(scheme.as_bytes())
+            })
             .map(|scheme| separator - scheme.len())
     })
 }
@@ -213,8 +242,7 @@ pub(crate) fn embedded_url_start(text: &str) -> Option<usize> {
 /// Returns the URL inside the path, query or fragment of `url`, up to the
 /// next `&` (which ends a query parameter when the URL is not encoded).
 pub(crate) fn nested_url(url: &str) -> Option<&str> {
-    let rest = &url[url.find("://")? + 3..];
-    let tail = &rest[rest.find(['/', '?', '#'])?..];
+    let tail = split_url(url)?.tail;
     let inner = &tail[embedded_url_start(tail)?..];
-    Some(inner.split('&').next().unwrap_or(inner))
+    inner.split('&').next()
 }
