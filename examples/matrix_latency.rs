@@ -106,13 +106,13 @@ struct Args {
 
     /// The echo client also posts a notice in a second room for each message,
     /// as the bot posts an IR handoff card for each finding: a floor with
-    /// the bot's event count, which loads the homeserver as the bot does.
+    /// the bot's number of events per message.
     #[arg(long)]
     echo_second_room: bool,
 
     /// Size in bytes of each echo notice's plain body (and of its HTML
-    /// body), filled with words. 0 sends the short body "echo". The bot's
-    /// /finding reply is about 2,000 bytes of plain body and as much HTML.
+    /// body), filled with words. 0 sends the short body "echo". One handoff
+    /// card of the bot measured 1,981 bytes of plain body and 2,393 of HTML.
     #[arg(long, default_value_t = 0)]
     echo_body_bytes: usize,
 
@@ -241,15 +241,18 @@ async fn main() -> anyhow::Result<()> {
         mib(idle.hwm_kib)
     );
 
-    eprintln!(
-        "==> floor: {} messages at {}/s to the echo client",
-        args.commands, args.rate
-    );
-    let floor = tester
-        .run_phase(&echo_room, &echo_user, args.commands, args.rate, |n| {
-            finding.command(&format!("echo {n}"))
+    let finding = &finding;
+    let echo_phase = |name: &'static str, suffix: &'static str| {
+        eprintln!(
+            "==> {name}: {} messages at {}/s to the echo client",
+            args.commands, args.rate
+        );
+        tester.run_phase(&echo_room, &echo_user, args.commands, args.rate, move |n| {
+            finding.command(&format!("{suffix} {n}"))
         })
-        .await?;
+    };
+
+    let floor = echo_phase("floor", "echo").await?;
     floor.print_summary("echo floor");
 
     eprintln!(
@@ -267,15 +270,7 @@ async fn main() -> anyhow::Result<()> {
     let after_load = read_memory(bot.pid())?;
     bot_phase.print_summary("bot");
     let floor_after = if args.floor_after {
-        eprintln!(
-            "==> floor after the bot: {} messages at {}/s to the echo client",
-            args.commands, args.rate
-        );
-        let phase = tester
-            .run_phase(&echo_room, &echo_user, args.commands, args.rate, |n| {
-                finding.command(&format!("echo after {n}"))
-            })
-            .await?;
+        let phase = echo_phase("floor after the bot", "echo after").await?;
         phase.print_summary("echo floor after the bot");
         Some(phase)
     } else {
@@ -482,12 +477,12 @@ async fn start_echo(
     sender: OwnedUserId,
     body_bytes: usize,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let body = echo_body(body_bytes);
+    let notice = echo_notice(body_bytes);
     client.add_event_handler(move |event: OriginalSyncRoomMessageEvent, room: Room| {
         let room_id = room_id.clone();
         let second_room = second_room.clone();
         let sender = sender.clone();
-        let body = body.clone();
+        let notice = notice.clone();
         async move {
             if room.room_id() != room_id
                 || event.sender != sender
@@ -495,14 +490,14 @@ async fn start_echo(
             {
                 return;
             }
-            let mut reply = notice(&body);
+            let mut reply = notice.clone();
             reply.relates_to = Some(Relation::Reply(Reply::new(InReplyTo::new(
                 event.event_id.clone(),
             ))));
             if let Some(second) = second_room.and_then(|id| room.client().get_room(&id)) {
                 let event_id = event.event_id.clone();
                 tokio::spawn(async move {
-                    if let Err(error) = second.send(notice(&body)).await {
+                    if let Err(error) = second.send(notice).await {
                         eprintln!("echo notice for {event_id} failed: {error}");
                     }
                 });
@@ -517,23 +512,16 @@ async fn start_echo(
     start_sync(client).await
 }
 
-/// Returns the echo client's notice text: "echo", or `bytes` bytes of words.
-fn echo_body(bytes: usize) -> String {
+/// Builds the echo client's notice: the plain body "echo" for 0 bytes,
+/// otherwise `bytes` bytes of words as the plain body and the same text as
+/// the HTML body, as the bot sends both.
+fn echo_notice(bytes: usize) -> RoomMessageEventContent {
     if bytes == 0 {
-        return "echo".into();
+        return RoomMessageEventContent::notice_plain("echo");
     }
     const WORDS: &str = "regsvr32 scrobj.dll beacon 198.51.100.7 persistence T1218.010 ";
-    WORDS.chars().cycle().take(bytes).collect()
-}
-
-/// Builds an `m.notice` with `body` as its plain body and, for a long body,
-/// the same text as its HTML body, as the bot sends both.
-fn notice(body: &str) -> RoomMessageEventContent {
-    if body.len() > 4 {
-        RoomMessageEventContent::notice_html(body, format!("<p>{body}</p>"))
-    } else {
-        RoomMessageEventContent::notice_plain(body)
-    }
+    let body: String = WORDS.chars().cycle().take(bytes).collect();
+    RoomMessageEventContent::notice_html(&body, format!("<p>{body}</p>"))
 }
 
 /// When the tester's sync delivered each reply, by the event it replies to.

@@ -741,7 +741,7 @@ impl BotProcess {
             .arg(signal)
             .arg(child.id().to_string())
             .status()
-            .expect("run kill");
+            .expect("failed to run kill");
         assert!(status.success(), "kill {signal} failed: {status}");
     }
 

@@ -64,9 +64,9 @@ pub struct Inbound {
     /// Test hook, from [`ABORT_ON_COMMAND_ENV`].
     pub abort_on: Option<String>,
     /// Messages and reactions of the sync response being processed, in the
-    /// order matrix-sdk ran the handlers. They are handled after the
-    /// response, once the gaps of cut-short rooms are caught up, so a command
-    /// in a gap runs before the newer commands of the same response.
+    /// order matrix-sdk ran the handlers. They are handled after the gaps of
+    /// cut-short rooms are caught up. A command in a gap is older, so it
+    /// runs before the newer commands of the same response.
     pub queue: std::sync::Mutex<Vec<Queued>>,
 }
 
